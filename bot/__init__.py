@@ -1,0 +1,1 @@
+"""A Telegram loyalty-card bot for small shops."""

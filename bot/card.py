@@ -1,0 +1,141 @@
+"""The card picture: shop, holder, number, balance, tier and a QR deep link, as a PNG."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import astuple, dataclass
+from functools import lru_cache
+from io import BytesIO
+
+import fontpkg_noto_sans
+import fontpkg_noto_sans_thai
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+from qrcode.constants import ERROR_CORRECT_M
+
+RENDER_VERSION = "1"  # bump when the layout changes so cached file_ids are not reused
+WIDTH, HEIGHT = 1200, 740
+MARGIN = 60
+QR_BOX = 470
+BACKGROUND = (24, 54, 86)
+ACCENT = (242, 183, 5)
+INK = (255, 255, 255)
+MUTED = (170, 192, 214)
+
+_LATIN_FONT = next((fontpkg_noto_sans.ROOT / "files").glob("NotoSans[[]*.ttf"))
+_THAI_FONT = next((fontpkg_noto_sans_thai.ROOT / "files").glob("NotoSansThai*.ttf"))
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """Everything the picture shows, already translated; also the cache key's input."""
+
+    shop_name: str
+    holder: str
+    card_number: str
+    balance: str
+    tier: str
+    link: str
+    label_holder: str
+    label_number: str
+    label_balance: str
+    label_tier: str
+    footer: str
+
+    def cache_key(self) -> str:
+        digest = hashlib.sha256("\x1f".join((RENDER_VERSION, *astuple(self))).encode())
+        return digest.hexdigest()[:32]
+
+
+@lru_cache(maxsize=32)
+def _font(thai: bool, size: int, bold: bool) -> ImageFont.FreeTypeFont:
+    font = ImageFont.truetype(str(_THAI_FONT if thai else _LATIN_FONT), size)
+    font.set_variation_by_name("Bold" if bold else "Regular")
+    return font
+
+
+def _is_thai(char: str) -> bool:
+    return "\u0e00" <= char <= "\u0e7f"
+
+
+def _runs(text: str) -> list[tuple[bool, str]]:
+    """Split text into runs of Thai and non-Thai, so each run gets a font that has its glyphs."""
+    runs: list[tuple[bool, str]] = []
+    for char in text:
+        thai = _is_thai(char)
+        if runs and (runs[-1][0] == thai or char == " "):
+            runs[-1] = (runs[-1][0], runs[-1][1] + char)
+        else:
+            runs.append((thai, char))
+    return runs
+
+
+def text_width(text: str, size: int, bold: bool = False) -> float:
+    return sum(_font(thai, size, bold).getlength(run) for thai, run in _runs(text))
+
+
+def fit(text: str, size: int, width: int, bold: bool = False) -> str:
+    """Shorten with an ellipsis until the text fits the width."""
+    if text_width(text, size, bold) <= width:
+        return text
+    while text and text_width(text + "…", size, bold) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _draw_text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[int, int],
+    text: str,
+    size: int,
+    fill: tuple[int, int, int],
+    bold: bool = False,
+) -> None:
+    x, y = xy
+    for thai, run in _runs(text):
+        font = _font(thai, size, bold)
+        draw.text((x, y), run, font=font, fill=fill)
+        x += int(font.getlength(run))
+
+
+def qr_image(link: str, box_size: int) -> Image.Image:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
+    code.add_data(link)
+    code.make(fit=True)
+    return code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+
+
+def render_card(view: CardView) -> bytes:
+    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, WIDTH, 14), fill=ACCENT)
+
+    text_width_max = WIDTH - QR_BOX - 3 * MARGIN
+    _draw_text(draw, (MARGIN, 50), fit(view.shop_name, 58, WIDTH - 2 * MARGIN, True), 58, INK, True)
+
+    rows = (
+        (view.label_holder, view.holder, 44, 160),
+        (view.label_number, view.card_number, 64, 290),
+        (view.label_balance, view.balance, 52, 430),
+        (view.label_tier, view.tier, 44, 560),
+    )
+    for label, value, size, top in rows:
+        _draw_text(draw, (MARGIN, top), fit(label, 28, text_width_max), 28, MUTED)
+        _draw_text(
+            draw, (MARGIN, top + 36), fit(value, size, text_width_max, True), size, INK, True
+        )
+
+    # A white quiet zone around the code keeps it readable on a dark card.
+    qr_left, qr_top = WIDTH - MARGIN - QR_BOX, 150
+    draw.rounded_rectangle(
+        (qr_left, qr_top, qr_left + QR_BOX, qr_top + QR_BOX), radius=24, fill=(255, 255, 255)
+    )
+    probe = qr_image(view.link, 1)
+    box = max(2, (QR_BOX - 20) // probe.width)
+    code = qr_image(view.link, box)
+    image.paste(code, (qr_left + (QR_BOX - code.width) // 2, qr_top + (QR_BOX - code.height) // 2))
+
+    _draw_text(draw, (MARGIN, HEIGHT - 70), fit(view.footer, 28, WIDTH - 2 * MARGIN), 28, MUTED)
+    out = BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

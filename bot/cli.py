@@ -1,0 +1,95 @@
+"""`python -m bot` / `loyalty-bot`: start the bot, or explain in one line why it cannot start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import sys
+
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+from bot.config import ConfigError, load_settings
+from bot.i18n import LANGUAGES, N_, build_i18n
+from bot.program import ProgramError, load_program
+
+EXIT_CONFIG = 2
+
+
+def _translator(locale: str | None = None):  # type: ignore[no-untyped-def]
+    """Console messages in DEFAULT_LOCALE when it is valid, else English."""
+    wanted = (locale or os.environ.get("DEFAULT_LOCALE", "en")).strip().lower()
+    i18n = build_i18n("en")
+    language = wanted if wanted in LANGUAGES else "en"
+
+    def tr(message: str, **params: object) -> str:
+        text = i18n.gettext(message, locale=language)
+        return text.format(**params) if params else text
+
+    return tr
+
+
+def fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    tr = _translator()
+    if argv and argv[0] in ("-h", "--help"):
+        print(tr(N_("Usage: python -m bot  (settings come from the environment or .env)")))
+        return 0
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        for problem in error.problems:
+            print(tr(problem.message, **problem.params), file=sys.stderr)
+        return EXIT_CONFIG
+    tr = _translator(settings.default_locale)
+    try:
+        program = load_program(settings.program_file)
+    except ProgramError as error:
+        return fail(
+            tr(
+                N_("Program file {path}, {key}: {problem}"),
+                path=error.path,
+                key=error.key,
+                problem=tr(error.problem, **error.params),
+            )
+        )
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from bot.app import run  # imported late: config errors must not pay for aiogram's import
+
+    try:
+        asyncio.run(run(settings, program))
+    except FileNotFoundError as error:
+        return fail(
+            tr(N_("The folder for the database does not exist: {path}"), path=error.args[0])
+        )
+    except sqlite3.DatabaseError as error:
+        return fail(
+            tr(
+                N_("The database {path} cannot be opened: {error}"),
+                path=settings.database_path,
+                error=error,
+            )
+        )
+    except TelegramUnauthorizedError:
+        return fail(
+            tr(
+                N_(
+                    "Telegram rejected BOT_TOKEN. Copy the token again from @BotFather "
+                    "(/mybots, API Token)."
+                )
+            )
+        )
+    except TelegramNetworkError as error:
+        return fail(tr(N_("Cannot reach the Telegram Bot API: {error}"), error=error.message))
+    except KeyboardInterrupt:
+        pass
+    return 0

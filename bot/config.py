@@ -1,0 +1,191 @@
+"""Settings from the environment and an optional .env file, validated with plain-language errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.i18n import LANGUAGES, N_
+
+TOKEN_RE = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,64}$")
+URL_RE = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+DEFAULT_PROGRAM = Path(__file__).resolve().parent.parent / "program.toml"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One configuration problem: the variable, an untranslated message and its parameters."""
+
+    variable: str
+    message: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.variable for p in problems))
+        self.problems = problems
+
+
+class RawSettings(BaseSettings):
+    """Strings as found in the environment; validation happens in `load_settings`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str = ""
+    bot_api_url: str = ""
+    database_url: str = "sqlite:///loyalty.db"
+    owner_ids: str = ""
+    shop_name: str = "Our shop"
+    timezone: str = "UTC"
+    default_locale: str = "en"
+    log_level: str = "INFO"
+    program_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bot_token: str
+    bot_api_url: str | None
+    database_path: str
+    owner_ids: frozenset[int]
+    shop_name: str
+    timezone: ZoneInfo
+    default_locale: str
+    log_level: str
+    program_file: Path
+
+
+def parse_database_url(url: str) -> str:
+    """`sqlite:///relative.db`, `sqlite:////absolute.db` or `sqlite:///:memory:` -> a path."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ValueError(url)
+    path = url[len(prefix) :]
+    if not path or path.endswith("/") or "\x00" in path:
+        raise ValueError(url)
+    return path
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    raw = RawSettings(_env_file=env_file)  # type: ignore[call-arg]
+    problems: list[Problem] = []
+
+    token = raw.bot_token.strip()
+    if not token:
+        problems.append(
+            Problem(
+                "BOT_TOKEN",
+                N_(
+                    "BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "
+                    "(/newbot), then put the token it gives you in BOT_TOKEN or in the .env file."
+                ),
+            )
+        )
+    elif not TOKEN_RE.match(token):
+        problems.append(
+            Problem(
+                "BOT_TOKEN",
+                N_(
+                    "BOT_TOKEN does not look like a bot token (it should look like "
+                    "123456789:AA...). Copy it again from @BotFather (/mybots, API Token)."
+                ),
+            )
+        )
+
+    api_url = raw.bot_api_url.strip().rstrip("/") or None
+    if api_url and not URL_RE.match(api_url):
+        problems.append(
+            Problem(
+                "BOT_API_URL",
+                N_("BOT_API_URL must be an http:// or https:// address, got {value}."),
+                {"value": api_url},
+            )
+        )
+
+    database_path = ""
+    try:
+        database_path = parse_database_url(raw.database_url.strip())
+    except ValueError:
+        problems.append(
+            Problem(
+                "DATABASE_URL",
+                N_(
+                    "DATABASE_URL {value} is not supported. Use sqlite:///loyalty.db "
+                    "(a file next to the bot) or sqlite:////full/path/loyalty.db."
+                ),
+                {"value": raw.database_url},
+            )
+        )
+
+    owners: set[int] = set()
+    for part in raw.owner_ids.replace(" ", "").split(","):
+        if not part:
+            continue
+        if part.isascii() and part.isdigit() and 0 < int(part) < 2**52:
+            owners.add(int(part))
+        else:
+            problems.append(
+                Problem(
+                    "OWNER_IDS",
+                    N_(
+                        "OWNER_IDS must be Telegram user ids separated by commas; "
+                        "{value} is not one."
+                    ),
+                    {"value": part},
+                )
+            )
+
+    try:
+        zone = ZoneInfo(raw.timezone.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+        problems.append(
+            Problem(
+                "TIMEZONE",
+                N_("TIMEZONE {value} is not a known time zone; use a name like Europe/Kyiv."),
+                {"value": raw.timezone},
+            )
+        )
+
+    locale = raw.default_locale.strip().lower()
+    if locale not in LANGUAGES:
+        problems.append(
+            Problem(
+                "DEFAULT_LOCALE",
+                N_("DEFAULT_LOCALE must be one of {choices}, got {value}."),
+                {"value": raw.default_locale, "choices": ", ".join(LANGUAGES)},
+            )
+        )
+
+    level = raw.log_level.strip().upper()
+    if level not in LOG_LEVELS:
+        problems.append(
+            Problem(
+                "LOG_LEVEL",
+                N_("LOG_LEVEL must be one of {choices}, got {value}."),
+                {"value": raw.log_level, "choices": ", ".join(LOG_LEVELS)},
+            )
+        )
+
+    shop_name = raw.shop_name.strip()[:64] or "Our shop"
+    program_file = Path(raw.program_file.strip()) if raw.program_file.strip() else DEFAULT_PROGRAM
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        bot_token=token,
+        bot_api_url=api_url,
+        database_path=database_path,
+        owner_ids=frozenset(owners),
+        shop_name=shop_name,
+        timezone=zone,
+        default_locale=locale,
+        log_level=level,
+        program_file=program_file,
+    )

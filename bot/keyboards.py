@@ -1,0 +1,107 @@
+"""Keyboards and the callback data they carry (opaque, small, validated on arrival)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import LANGUAGE_NAMES, N_, _
+
+# Reply-keyboard labels; handlers match them in every language (see filters.MenuText).
+MENU_CARD = N_("💳 My card")
+MENU_BALANCE = N_("⭐ Balance")
+MENU_HISTORY = N_("📜 History")
+MENU_SETTINGS = N_("⚙️ Settings")
+SHARE_PHONE = N_("📱 Share my phone number")
+SKIP = N_("Skip")
+
+
+class LanguageCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class HistoryCb(CallbackData, prefix="hist"):
+    page: int
+
+
+class SettingsCb(CallbackData, prefix="set"):
+    action: str
+
+
+class ForgetCb(CallbackData, prefix="forget"):
+    confirm: bool
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_(MENU_CARD)), KeyboardButton(text=_(MENU_BALANCE))],
+            [KeyboardButton(text=_(MENU_HISTORY)), KeyboardButton(text=_(MENU_SETTINGS))],
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
+
+
+def phone_request() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_(SHARE_PHONE), request_contact=True)],
+            [KeyboardButton(text=_(SKIP))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def skip_only() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_(SKIP))]], resize_keyboard=True, one_time_keyboard=True
+    )
+
+
+def languages(current: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        mark = "✅ " if code == current else ""
+        builder.button(text=mark + name, callback_data=LanguageCb(code=code))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def history_pages(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    builder = InlineKeyboardBuilder()
+    if page > 0:
+        builder.button(text=_("◀ Newer"), callback_data=HistoryCb(page=page - 1))
+    if page < pages - 1:
+        builder.button(text=_("Older ▶"), callback_data=HistoryCb(page=page + 1))
+    return builder.as_markup()
+
+
+def settings_menu(promotions: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🌐 Language"), callback_data=SettingsCb(action="language"))
+    builder.button(text=_("📱 Phone number"), callback_data=SettingsCb(action="phone"))
+    builder.button(text=_("🎂 Birthday"), callback_data=SettingsCb(action="birthday"))
+    builder.button(
+        text=_("🔔 Promotions: on") if promotions else _("🔕 Promotions: off"),
+        callback_data=SettingsCb(action="promotions"),
+    )
+    builder.button(text=_("🗑 Forget me"), callback_data=SettingsCb(action="forget"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def forget_confirm() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, delete my data"), callback_data=ForgetCb(confirm=True))
+    builder.button(text=_("No, keep my card"), callback_data=ForgetCb(confirm=False))
+    builder.adjust(1)
+    return builder.as_markup()

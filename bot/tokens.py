@@ -1,0 +1,74 @@
+"""Card numbers and deep-link payloads: random, unguessable, and strict to parse."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from enum import StrEnum
+
+PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CARD_DIGITS = 8
+
+
+class LinkKind(StrEnum):
+    CARD = "c"
+    STAFF_INVITE = "s"
+    REFERRAL = "r"
+
+
+def new_payload(kind: LinkKind) -> str:
+    # 16 random bytes -> 22 url-safe characters; with the prefix 24, well under Telegram's 64.
+    return f"{kind.value}_{secrets.token_urlsafe(16)}"
+
+
+def parse_payload(text: str | None) -> tuple[LinkKind, str] | None:
+    """(kind, whole payload) for a well-formed payload, else None. Never raises."""
+    if not text or not PAYLOAD_RE.match(text):
+        return None
+    prefix, sep, rest = text.partition("_")
+    if not sep or len(rest) < 16:
+        return None
+    try:
+        return LinkKind(prefix), text
+    except ValueError:
+        return None
+
+
+def luhn_digit(digits: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def new_card_number() -> str:
+    """Eight digits, the last a Luhn check digit so a mistyped digit is caught at the till."""
+    body = str(secrets.randbelow(9 * 10 ** (CARD_DIGITS - 2)) + 10 ** (CARD_DIGITS - 2))
+    return body + luhn_digit(body)
+
+
+def normalize_card_number(text: str) -> str | None:
+    """'1234 5678', '1234-5678' or '12345678' -> '12345678' when valid, else None."""
+    compact = re.sub(r"[\s-]", "", text)
+    if len(compact) != CARD_DIGITS or not (compact.isascii() and compact.isdigit()):
+        return None
+    if luhn_digit(compact[:-1]) != compact[-1]:
+        return None
+    return compact
+
+
+def format_card_number(number: str) -> str:
+    return f"{number[:4]} {number[4:]}"
+
+
+def new_card_identity() -> tuple[str, str]:
+    return new_card_number(), new_payload(LinkKind.CARD)
+
+
+def new_operation_id() -> str:
+    return secrets.token_urlsafe(12)

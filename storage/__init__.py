@@ -1,0 +1,41 @@
+"""Persistence behind one interface (`Storage`); `open_storage` picks the backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.base import (
+    Booking,
+    Customer,
+    EntryKind,
+    InsufficientPoints,
+    LedgerEntry,
+    NotFound,
+    OperationConflict,
+    Storage,
+    StorageError,
+)
+from storage.sqlite import SQLiteStorage
+
+__all__ = [
+    "Booking",
+    "Customer",
+    "EntryKind",
+    "InsufficientPoints",
+    "LedgerEntry",
+    "NotFound",
+    "OperationConflict",
+    "SQLiteStorage",
+    "Storage",
+    "StorageError",
+    "open_storage",
+]
+
+
+async def open_storage(database_path: str) -> Storage:
+    """Open (creating and migrating) the database; the parent folder must exist."""
+    if database_path != ":memory:":
+        parent = Path(database_path).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise FileNotFoundError(parent)
+    return await SQLiteStorage.open(database_path)

@@ -1,0 +1,46 @@
+"""Schema migrations, applied in order by `PRAGMA user_version`; forward only, never edited."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: customers, the append-only points ledger and its guards.
+    """
+    CREATE TABLE customers (
+        id INTEGER PRIMARY KEY,
+        telegram_id INTEGER UNIQUE,
+        name TEXT NOT NULL DEFAULT '',
+        language TEXT,
+        phone TEXT,
+        birthday TEXT,
+        card_number TEXT NOT NULL UNIQUE,
+        card_payload TEXT NOT NULL UNIQUE,
+        promotions INTEGER NOT NULL DEFAULT 1 CHECK (promotions IN (0, 1)),
+        balance INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0),
+        card_file_id TEXT,
+        card_file_key TEXT,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        forgotten_at TEXT
+    ) STRICT;
+    CREATE INDEX customers_phone ON customers(phone) WHERE phone IS NOT NULL;
+
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        kind TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        operation_id TEXT NOT NULL UNIQUE,
+        operator_id INTEGER,
+        reverses_id INTEGER REFERENCES ledger(id),
+        bill_minor INTEGER,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX ledger_customer ON ledger(customer_id, id);
+
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+    """,
+]

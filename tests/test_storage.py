@@ -1,0 +1,192 @@
+"""Storage: migrations, pragmas, customers and the ledger's invariants."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.tokens import new_card_identity
+from storage import (
+    EntryKind,
+    InsufficientPoints,
+    NotFound,
+    OperationConflict,
+    SQLiteStorage,
+    open_storage,
+)
+from storage.migrations import MIGRATIONS
+
+
+async def register(storage: SQLiteStorage, telegram_id: int = 1, welcome: int = 0):  # type: ignore[no-untyped-def]
+    customer, _ = await storage.register_customer(
+        telegram_id, "Ann", "en", welcome, new_card_identity
+    )
+    return customer
+
+
+async def test_pragmas_and_schema(storage: SQLiteStorage) -> None:
+    assert await storage.pragma("journal_mode") == "wal"
+    assert await storage.pragma("foreign_keys") == 1
+    assert await storage.pragma("synchronous") == 2  # FULL
+    assert await storage.pragma("busy_timeout") == 10000
+    assert await storage.schema_version() == len(MIGRATIONS)
+
+
+async def test_migrations_are_idempotent(tmp_path: Path) -> None:
+    path = str(tmp_path / "again.db")
+    first = await SQLiteStorage.open(path)
+    await register(first, 7, welcome=10)
+    await first.close()
+    second = await SQLiteStorage.open(path)
+    assert await second.schema_version() == len(MIGRATIONS)
+    customer = await second.customer_by_telegram(7)
+    assert customer is not None and customer.balance == 10
+    await second.close()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        await SQLiteStorage.open(str(path))
+
+
+async def test_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "text.db"
+    path.write_text("this is not a database" * 100)
+    with pytest.raises(sqlite3.DatabaseError):
+        await open_storage(str(path))
+
+
+async def test_missing_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        await open_storage(str(tmp_path / "nope" / "x.db"))
+
+
+async def test_tables_are_strict(storage: SQLiteStorage) -> None:
+    customer = await register(storage)
+    with pytest.raises(sqlite3.IntegrityError):
+        await storage._update("UPDATE customers SET balance = 'lots' WHERE id = ?", customer.id)
+
+
+async def test_register_is_idempotent_and_welcome_is_first_entry(storage: SQLiteStorage) -> None:
+    first, created = await storage.register_customer(5, "Bo", "uk", 25, new_card_identity)
+    again, created_again = await storage.register_customer(5, "Bo", "uk", 25, new_card_identity)
+    assert created and not created_again
+    assert again.id == first.id and again.card_payload == first.card_payload
+    entries = await storage.history(first.id, 10)
+    assert [(e.kind, e.amount) for e in entries] == [(EntryKind.WELCOME, 25)]
+    assert first.balance == 25 == await storage.ledger_sum(first.id)
+
+
+async def test_no_welcome_entry_when_bonus_is_zero(storage: SQLiteStorage) -> None:
+    customer = await register(storage, welcome=0)
+    assert await storage.count_entries(customer.id) == 0
+
+
+async def test_card_number_collision_draws_again(storage: SQLiteStorage) -> None:
+    draws = iter(
+        [
+            ("12345674", "c_aaaaaaaaaaaaaaaaaaaaaa"),
+            ("12345674", "c_bbbbbbbbbbbbbbbbbbbbbb"),
+            ("76543210", "c_cccccccccccccccccccccc"),
+        ]
+    )
+    a, _ = await storage.register_customer(1, "A", "en", 0, lambda: next(draws))
+    b, _ = await storage.register_customer(2, "B", "en", 0, lambda: next(draws))
+    assert a.card_number == "12345674" and b.card_number == "76543210"
+
+
+async def test_book_once_per_operation_id(storage: SQLiteStorage) -> None:
+    customer = await register(storage)
+    first = await storage.book(customer.id, EntryKind.PURCHASE, 120, "op-1", bill_minor=12000)
+    again = await storage.book(customer.id, EntryKind.PURCHASE, 120, "op-1", bill_minor=12000)
+    assert first.created and not again.created
+    assert again.entry.id == first.entry.id and again.balance == 120
+    assert await storage.count_entries(customer.id) == 1
+
+
+async def test_reused_operation_id_with_other_content_conflicts(storage: SQLiteStorage) -> None:
+    customer = await register(storage)
+    await storage.book(customer.id, EntryKind.PURCHASE, 10, "op-x")
+    with pytest.raises(OperationConflict):
+        await storage.book(customer.id, EntryKind.PURCHASE, 11, "op-x")
+
+
+async def test_balance_never_negative(storage: SQLiteStorage) -> None:
+    customer = await register(storage)
+    await storage.book(customer.id, EntryKind.PURCHASE, 30, "a")
+    with pytest.raises(InsufficientPoints):
+        await storage.book(customer.id, EntryKind.REDEEM, -31, "b")
+    assert (await storage.customer(customer.id)).balance == 30  # type: ignore[union-attr]
+    assert await storage.count_entries(customer.id) == 1
+
+
+async def test_ledger_is_append_only(storage: SQLiteStorage) -> None:
+    customer = await register(storage)
+    await storage.book(customer.id, EntryKind.PURCHASE, 30, "a")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        await storage._update("UPDATE ledger SET amount = 1")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        await storage._update("DELETE FROM ledger")
+
+
+async def test_unknown_customer(storage: SQLiteStorage) -> None:
+    with pytest.raises(NotFound):
+        await storage.book(999, EntryKind.ADJUST, 5, "zz")
+    with pytest.raises(NotFound):
+        await storage.forget_customer(999)
+
+
+async def test_profile_fields(storage: SQLiteStorage) -> None:
+    customer = await register(storage)
+    await storage.set_phone(customer.id, "+380671234567")
+    await storage.set_birthday(customer.id, date(2000, 2, 29))
+    await storage.set_language(customer.id, "th")
+    await storage.set_promotions(customer.id, False)
+    await storage.set_card_file(customer.id, "key", "file-1")
+    got = await storage.customer(customer.id)
+    assert got is not None
+    assert (got.phone, got.birthday, got.language, got.promotions) == (
+        "+380671234567",
+        date(2000, 2, 29),
+        "th",
+        False,
+    )
+    assert (got.card_file_key, got.card_file_id) == ("key", "file-1")
+    assert await storage.customer_by_card_number(got.card_number) == got
+    assert await storage.customer_by_payload(got.card_payload) == got
+
+
+async def test_forget_keeps_ledger_and_drops_personal_data(storage: SQLiteStorage) -> None:
+    customer = await register(storage, 42, welcome=10)
+    await storage.set_phone(customer.id, "+15551234567")
+    await storage.set_birthday(customer.id, date(1990, 1, 1))
+    await storage.forget_customer(customer.id)
+    gone = await storage.customer(customer.id)
+    assert gone is not None and gone.forgotten
+    assert (gone.telegram_id, gone.name, gone.phone, gone.birthday) == (None, "", None, None)
+    assert await storage.customer_by_telegram(42) is None
+    assert await storage.customer_by_card_number(customer.card_number) is None
+    assert await storage.customer_by_payload(customer.card_payload) is None
+    assert await storage.ledger_sum(customer.id) == 10 == gone.balance
+    # The same person may join again and gets a new card.
+    again = await register(storage, 42)
+    assert again.id != customer.id and again.card_payload != customer.card_payload
+
+
+async def test_concurrent_credits_all_land(storage: SQLiteStorage) -> None:
+    customer = await register(storage)
+    results = await asyncio.gather(
+        *(storage.book(customer.id, EntryKind.PURCHASE, i, f"op-{i}") for i in range(1, 51))
+    )
+    assert all(r.created for r in results)
+    assert await storage.count_entries(customer.id) == 50
+    assert (await storage.customer(customer.id)).balance == sum(range(1, 51))  # type: ignore[union-attr]
+    assert await storage.balance_mismatches() == []
