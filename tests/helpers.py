@@ -1,0 +1,32 @@
+"""Small helpers shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import zxingcpp
+from PIL import Image
+
+from tests.fakeapi import FakeTelegram, SentMessage
+
+
+def decode_qr(png: bytes) -> list[str]:
+    return [result.text for result in zxingcpp.read_barcodes(Image.open(BytesIO(png)))]
+
+
+async def join(fake: FakeTelegram, user: dict, skip_profile: bool = True) -> SentMessage:
+    """/start as a new user; returns the card photo, optionally skipping the profile steps."""
+    chat = user["id"]
+    fake.send_message(user, "/start")
+    card = await fake.next_message(chat)
+    assert card.kind == "photo", card
+    await fake.next_message(chat)  # welcome
+    await fake.next_message(chat)  # phone question
+    if skip_profile:
+        skip = fake.current_reply_keyboard(chat)
+        assert skip is not None
+        fake.send_message(user, skip[-1]["text"])
+        await fake.next_message(chat)  # birthday question
+        fake.send_message(user, fake.current_reply_keyboard(chat)[-1]["text"])  # type: ignore[index]
+        await fake.next_message(chat)  # all set
+    return card
