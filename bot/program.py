@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -51,6 +52,8 @@ DEFAULT_PROGRAM = Program(welcome_bonus=0, tiers=(Tier("Bronze", 0),))
 def money_to_minor(value: Any) -> int:
     """12 -> 1200, 12.5 or "12.50" -> 1250; anything else raises ValueError."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(value)
+    if isinstance(value, str) and not re.fullmatch(r"\d{1,10}(\.\d{1,2})?", value):
         raise ValueError(value)
     try:
         amount = Decimal(str(value))

@@ -90,19 +90,32 @@ class SQLiteStorage:
         memory = path == ":memory:"
         # An in-memory database cannot be shared by two connections; one serves both roles.
         writer = await cls._connect(path)
-        reader = writer if memory else await cls._connect(path)
+        try:
+            reader = writer if memory else await cls._connect(path)
+        except BaseException:
+            await writer.close()
+            raise
         storage = cls(writer, reader)
-        await storage._migrate()
+        try:
+            await storage._migrate()
+        except BaseException:
+            await storage.close()
+            raise
         return storage
 
     @staticmethod
     async def _connect(path: str) -> aiosqlite.Connection:
         # isolation_level=None: transactions are opened explicitly with BEGIN IMMEDIATE.
         conn = await aiosqlite.connect(path, isolation_level=None)
-        await conn.execute("PRAGMA busy_timeout = 10000")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = FULL")
-        await conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            await conn.execute("PRAGMA busy_timeout = 10000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = FULL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            # The connection's worker thread would otherwise keep the process alive.
+            await conn.close()
+            raise
         return conn
 
     async def close(self) -> None:

@@ -1,0 +1,121 @@
+"""Property tests: whatever happens, balance == sum of entries, never negative, ids book once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    rule,
+)
+
+from bot.tokens import new_card_identity
+from storage import EntryKind, InsufficientPoints, OperationConflict, SQLiteStorage
+
+KINDS = st.sampled_from([EntryKind.PURCHASE, EntryKind.REDEEM, EntryKind.ADJUST])
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    operations = Bundle("operations")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.storage = self.run(SQLiteStorage.open(":memory:"))
+        self.customers: list[int] = []
+        self.expected: dict[int, int] = {}
+        self.booked: dict[str, tuple[int, EntryKind, int]] = {}
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        return self.loop.run_until_complete(coro)
+
+    def teardown(self) -> None:
+        self.run(self.storage.close())
+        self.loop.close()
+
+    @initialize(count=st.integers(1, 3), welcome=st.integers(0, 100))
+    def customers_join(self, count: int, welcome: int) -> None:
+        for telegram_id in range(count):
+            customer, _ = self.run(
+                self.storage.register_customer(telegram_id, "X", "en", welcome, new_card_identity)
+            )
+            self.customers.append(customer.id)
+            self.expected[customer.id] = welcome
+
+    @rule(
+        target=operations,
+        who=st.integers(0, 2),
+        kind=KINDS,
+        amount=st.integers(-500, 500),
+        op=st.text("abcdef", min_size=1, max_size=4),
+    )
+    def book(self, who: int, kind: EntryKind, amount: int, op: str) -> str:
+        customer = self.customers[who % len(self.customers)]
+        try:
+            result = self.run(self.storage.book(customer, kind, amount, op))
+        except InsufficientPoints:
+            assert self.expected[customer] + amount < 0
+            assert op not in self.booked
+            return op
+        except OperationConflict:
+            assert op in self.booked and self.booked[op] != (customer, kind, amount)
+            return op
+        if op in self.booked:
+            assert not result.created, "a reused operation id booked twice"
+        else:
+            assert result.created
+            self.booked[op] = (customer, kind, amount)
+            self.expected[customer] += amount
+        assert result.balance == self.expected[customer]
+        return op
+
+    @rule(op=consumes(operations))
+    def retry(self, op: str) -> None:
+        """A retried update: the same operation again must change nothing."""
+        if op not in self.booked:
+            return
+        customer, kind, amount = self.booked[op]
+        result = self.run(self.storage.book(customer, kind, amount, op))
+        assert not result.created and result.balance == self.expected[customer]
+
+    @rule(amounts=st.lists(st.integers(-50, 50), min_size=2, max_size=8), who=st.integers(0, 2))
+    def concurrent(self, amounts: list[int], who: int) -> None:
+        customer = self.customers[who % len(self.customers)]
+        start = len(self.booked)
+        ops = [f"c{start}-{i}" for i in range(len(amounts))]
+
+        async def attempt(op: str, amount: int) -> int:
+            try:
+                await self.storage.book(customer, EntryKind.ADJUST, amount, op)
+            except InsufficientPoints:
+                return 0
+            return amount
+
+        async def all_at_once() -> list[int]:
+            return await asyncio.gather(*(attempt(o, a) for o, a in zip(ops, amounts, strict=True)))
+
+        applied = self.run(all_at_once())
+        for op, amount, got in zip(ops, amounts, applied, strict=True):
+            if got or amount == 0:
+                self.booked[op] = (customer, EntryKind.ADJUST, amount)
+        self.expected[customer] += sum(applied)
+
+    @invariant()
+    def balances_match_ledger(self) -> None:
+        for customer in self.customers:
+            stored = self.run(self.storage.customer(customer))
+            assert stored is not None
+            assert stored.balance >= 0
+            assert stored.balance == self.expected[customer]
+            assert self.run(self.storage.ledger_sum(customer)) == stored.balance
+        assert self.run(self.storage.balance_mismatches()) == []
+
+
+LedgerMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+TestLedger = LedgerMachine.TestCase

@@ -1,0 +1,134 @@
+"""`python -m bot` as a real process: the card flow over HTTP, and clear start-up failures."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakeapi import TOKEN, FakeTelegram
+from tests.helpers import decode_qr
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")
+    }
+    env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+async def run_bot(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,  # no .env there: only what the test passes
+        env=bot_env(tmp_path, **env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finish(process: asyncio.subprocess.Process, timeout: float = 30) -> tuple[int, str]:
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    return process.returncode or 0, stderr.decode()
+
+
+async def test_start_to_decoded_card_in_a_real_process(tmp_path: Path, fake: FakeTelegram) -> None:
+    process = await run_bot(
+        tmp_path,
+        BOT_TOKEN=TOKEN,
+        BOT_API_URL=fake.base_url,
+        DATABASE_URL="sqlite:///shop.db",
+        SHOP_NAME="Bakery & Sons",
+        DEFAULT_LOCALE="uk",
+    )
+    try:
+        await fake.wait_call("getUpdates", timeout=30)
+        ann = fake.user(777, "Ann", language_code=None)
+        fake.send_message(ann, "/start")
+        card = await fake.next_message(777, timeout=30)
+        assert card.kind == "photo" and card.file_bytes
+        links = decode_qr(card.file_bytes)
+        assert len(links) == 1
+        assert links[0].startswith(f"https://t.me/{fake.bot_username}?start=c_")
+        assert "Bakery &amp; Sons" not in card.content and "Bakery & Sons" in card.content
+        assert "Баланс" in card.content  # DEFAULT_LOCALE=uk for a user with no language
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code, stderr = await finish(process)
+    assert code == 0, stderr
+    assert (tmp_path / "shop.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "@BotFather"),
+        ({"BOT_TOKEN": "not-a-token"}, "does not look like a bot token"),
+        ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "postgres://x"}, "DATABASE_URL"),
+        ({"BOT_TOKEN": TOKEN, "TIMEZONE": "Mars/Olympus"}, "Mars/Olympus"),
+        ({"BOT_TOKEN": TOKEN, "OWNER_IDS": "12,abc"}, "abc"),
+        ({"BOT_TOKEN": TOKEN, "DEFAULT_LOCALE": "xx"}, "DEFAULT_LOCALE"),
+        ({"BOT_TOKEN": TOKEN, "BOT_API_URL": "ftp://x"}, "BOT_API_URL"),
+        ({"BOT_TOKEN": TOKEN, "PROGRAM_FILE": "missing.toml"}, "missing.toml"),
+        ({"DEFAULT_LOCALE": "uk"}, "@BotFather"),
+    ],
+)
+async def test_bad_configuration_exits_2_with_one_clear_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    code, stderr = await finish(await run_bot(tmp_path, **env))
+    assert code == 2
+    assert expected in stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+async def test_config_errors_speak_default_locale(tmp_path: Path) -> None:
+    code, stderr = await finish(await run_bot(tmp_path, DEFAULT_LOCALE="uk"))
+    assert code == 2 and "BOT_TOKEN" in stderr and "@BotFather" in stderr
+    assert any("\u0400" <= char <= "\u04ff" for char in stderr)  # Cyrillic: translated
+
+
+async def test_database_that_is_not_a_database(tmp_path: Path, fake: FakeTelegram) -> None:
+    (tmp_path / "junk.db").write_bytes(b"definitely not sqlite " * 200)
+    code, stderr = await finish(
+        await run_bot(
+            tmp_path, BOT_TOKEN=TOKEN, BOT_API_URL=fake.base_url, DATABASE_URL="sqlite:///junk.db"
+        )
+    )
+    assert code == 2 and "junk.db" in stderr and "Traceback" not in stderr
+    assert (tmp_path / "junk.db").read_bytes().startswith(b"definitely not sqlite")
+
+
+async def test_database_folder_missing(tmp_path: Path, fake: FakeTelegram) -> None:
+    code, stderr = await finish(
+        await run_bot(
+            tmp_path,
+            BOT_TOKEN=TOKEN,
+            BOT_API_URL=fake.base_url,
+            DATABASE_URL="sqlite:///no/such/folder/x.db",
+        )
+    )
+    assert code == 2 and "folder" in stderr and "Traceback" not in stderr
+
+
+async def test_token_rejected_by_telegram(tmp_path: Path, fake: FakeTelegram) -> None:
+    other = "987654321:" + "B" * 35
+    code, stderr = await finish(
+        await run_bot(
+            tmp_path, BOT_TOKEN=other, BOT_API_URL=fake.base_url, DATABASE_URL="sqlite:///x.db"
+        )
+    )
+    assert code == 2 and "rejected" in stderr and "Traceback" not in stderr
