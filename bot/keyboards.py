@@ -105,3 +105,93 @@ def forget_confirm() -> InlineKeyboardMarkup:
     builder.button(text=_("No, keep my card"), callback_data=ForgetCb(confirm=False))
     builder.adjust(1)
     return builder.as_markup()
+
+
+# --- the cashier's desk -------------------------------------------------------------------
+
+
+class DeskCb(CallbackData, prefix="desk"):
+    """An action on the customer open at the desk; `view` ties it to that one staff view."""
+
+    action: str
+    view: str
+
+
+class OpCb(CallbackData, prefix="op"):
+    """Confirm or cancel a drafted operation; the id is opaque and carries nothing else."""
+
+    id: str
+    ok: bool
+
+
+class PickCb(CallbackData, prefix="pick"):
+    """Choose one of the operations listed for a refund, within one staff view."""
+
+    view: str
+    entry: int
+
+
+class StaffCb(CallbackData, prefix="staff"):
+    action: str
+    who: int = 0
+
+
+def desk_actions(view: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🛒 Purchase"), callback_data=DeskCb(action="purchase", view=view))
+    builder.button(text=_("🎁 Spend points"), callback_data=DeskCb(action="redeem", view=view))
+    builder.button(text=_("↩️ Refund or undo"), callback_data=DeskCb(action="refund", view=view))
+    builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+def confirm_operation(operation_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Confirm"), callback_data=OpCb(id=operation_id, ok=True))
+    builder.button(text=_("✖ Cancel"), callback_data=OpCb(id=operation_id, ok=False))
+    return builder.as_markup()
+
+
+def customer_decision(operation_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Yes, spend them"), callback_data=OpCb(id=operation_id, ok=True))
+    builder.button(text=_("✖ No"), callback_data=OpCb(id=operation_id, ok=False))
+    return builder.as_markup()
+
+
+def cancel_only(operation_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖ Cancel"), callback_data=OpCb(id=operation_id, ok=False))
+    return builder.as_markup()
+
+
+def spend_all(view: str, points_label: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=points_label, callback_data=DeskCb(action="redeem_max", view=view))
+    return builder.as_markup()
+
+
+def full_refund(view: str, label: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=label, callback_data=DeskCb(action="refund_full", view=view))
+    return builder.as_markup()
+
+
+def operations_to_reverse(view: str, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for entry_id, label in choices:
+        builder.button(text=label, callback_data=PickCb(view=view, entry=entry_id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def staff_list(cashiers: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("👤 Invite a cashier"), callback_data=StaffCb(action="invite"))
+    for telegram_id, name in cashiers:
+        builder.button(
+            text=_("✖ Remove {name}", name=name[:24]),
+            callback_data=StaffCb(action="revoke", who=telegram_id),
+        )
+    builder.adjust(1)
+    return builder.as_markup()

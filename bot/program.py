@@ -14,6 +14,17 @@ from bot.i18n import N_
 BUILTIN_TIER_NAMES = (N_("Bronze"), N_("Silver"), N_("Gold"))
 MAX_POINTS = 1_000_000
 MAX_MONEY_MINOR = 10**12
+KNOWN_KEYS = frozenset(
+    {
+        "welcome_bonus",
+        "tiers",
+        "earn_rate",
+        "min_purchase",
+        "max_purchase",
+        "point_value",
+        "max_redeem_share",
+    }
+)
 
 
 class ProgramError(Exception):
@@ -37,6 +48,11 @@ class Tier:
 class Program:
     welcome_bonus: int
     tiers: tuple[Tier, ...]
+    earn_rate_hundredths: int = 100  # points per 1.00 of purchase, x100 (1.5 -> 150)
+    min_purchase_minor: int = 0
+    max_purchase_minor: int = 100_000_00
+    point_value_minor: int = 5  # what one point takes off a bill when spent
+    max_redeem_share: int = 50  # percent of a bill payable with points
 
     def tier_for(self, spend_minor: int) -> Tier:
         reached = self.tiers[0]
@@ -47,6 +63,40 @@ class Program:
 
 
 DEFAULT_PROGRAM = Program(welcome_bonus=0, tiers=(Tier("Bronze", 0),))
+
+
+# --- rules: pure functions of the program -------------------------------------------------
+
+
+def points_for_purchase(program: Program, bill_minor: int) -> int:
+    """Points earned on a bill: floor(amount x rate); nothing below the minimum purchase."""
+    if bill_minor < program.min_purchase_minor or bill_minor <= 0:
+        return 0
+    return bill_minor * program.earn_rate_hundredths // 10_000
+
+
+def max_redeemable(program: Program, balance: int, bill_minor: int) -> int:
+    """The most points that may pay part of this bill: the balance and the share cap."""
+    cap = bill_minor * program.max_redeem_share // 100 // program.point_value_minor
+    return max(0, min(balance, cap))
+
+
+def points_value_minor(program: Program, points: int) -> int:
+    return points * program.point_value_minor
+
+
+def reversal_points(
+    earned: int, bill_minor: int, refunded_before_minor: int, refund_minor: int
+) -> int:
+    """Points to take back for refunding `refund_minor` of a purchase, pro rata.
+
+    Computed on the cumulative refunded amount, so partial refunds that add up to the whole
+    bill take back exactly what was earned, never more.
+    """
+    if bill_minor <= 0:
+        return 0
+    total_after = min(bill_minor, refunded_before_minor + refund_minor)
+    return earned * total_after // bill_minor - earned * refunded_before_minor // bill_minor
 
 
 def money_to_minor(value: Any) -> int:
@@ -98,10 +148,40 @@ def parse_program(data: dict[str, Any], path: Path) -> Program:
         if not tiers and spend != 0:
             raise ProgramError(path, f"{where}.spend", N_("the first tier must start at 0"))
         tiers.append(Tier(name.strip(), spend))
-    unknown = set(data) - {"welcome_bonus", "tiers"}
+    money = {}
+    for key, default in (
+        ("earn_rate", 1),
+        ("min_purchase", 0),
+        ("max_purchase", 100_000),
+        ("point_value", "0.05"),
+    ):
+        try:
+            money[key] = money_to_minor(data.get(key, default))
+        except ValueError:
+            raise ProgramError(path, key, N_("must be an amount like 500 or 499.99")) from None
+    if not 1 <= money["max_purchase"] <= MAX_MONEY_MINOR:
+        raise ProgramError(path, "max_purchase", N_("must be more than 0"))
+    if money["point_value"] < 1:
+        raise ProgramError(path, "point_value", N_("must be at least 0.01"))
+    if money["min_purchase"] > money["max_purchase"]:
+        raise ProgramError(path, "min_purchase", N_("must not be above max_purchase"))
+    share = data.get("max_redeem_share", 50)
+    if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
+        raise ProgramError(
+            path, "max_redeem_share", N_("must be a whole number from 0 to {max}"), max=100
+        )
+    unknown = set(data) - KNOWN_KEYS
     if unknown:
         raise ProgramError(path, sorted(unknown)[0], N_("is not a known setting"))
-    return Program(welcome_bonus=welcome, tiers=tuple(tiers))
+    return Program(
+        welcome_bonus=welcome,
+        tiers=tuple(tiers),
+        earn_rate_hundredths=money["earn_rate"],
+        min_purchase_minor=money["min_purchase"],
+        max_purchase_minor=money["max_purchase"],
+        point_value_minor=money["point_value"],
+        max_redeem_share=share,
+    )
 
 
 def load_program(path: Path) -> Program:

@@ -13,9 +13,10 @@ from babel.numbers import format_decimal
 
 from bot.card import CardView
 from bot.i18n import _, ngettext
-from bot.program import BUILTIN_TIER_NAMES, Program
+from bot.phones import mask_phone
+from bot.program import BUILTIN_TIER_NAMES, Program, points_value_minor
 from bot.tokens import format_card_number
-from storage import Customer, EntryKind, LedgerEntry
+from storage import Customer, EntryKind, LedgerEntry, Operation
 
 
 def locale() -> str:
@@ -117,3 +118,52 @@ def birthday_text(born: date | None) -> str:
     if born is None:
         return _("not set")
     return format_date(born, format="long", locale=locale())
+
+
+# --- the cashier's desk -------------------------------------------------------------------
+
+
+def staff_view_text(customer: Customer, program: Program) -> str:
+    return _(
+        "👤 <b>{name}</b>\n"
+        "Card: <code>{number}</code> · Phone: {phone}\n"
+        "Tier: {tier} · Balance: <b>{balance}</b> (worth {worth})\n\n"
+        "Type the purchase amount, or choose an action:",
+        name=escape(holder_name(customer)),
+        number=format_card_number(customer.card_number),
+        phone=mask_phone(customer.phone),
+        tier=escape(tier_name(program.tier_for(0).name)),
+        balance=points(customer.balance),
+        worth=money(points_value_minor(program, customer.balance)),
+    )
+
+
+def operation_label(operation: Operation, zone: ZoneInfo) -> str:
+    entry = operation.entry
+    moment = when(entry.created_at, zone)
+    if entry.kind is EntryKind.REDEEM:
+        return _("{when} · spent {points}", when=moment, points=points(-entry.amount))
+    return _(
+        "{when} · purchase {amount} · {points}",
+        when=moment,
+        amount=money(operation.open_minor),
+        points=points(operation.open_points),
+    )
+
+
+def shift_text(entries: list[LedgerEntry]) -> str:
+    purchases = [e for e in entries if e.kind is EntryKind.PURCHASE]
+    redeemed = [e for e in entries if e.kind is EntryKind.REDEEM]
+    refunds = [e for e in entries if e.kind is EntryKind.REFUND]
+    return _(
+        "<b>Your shift today</b>\n"
+        "Purchases: {purchases} for {sales}, {issued} given\n"
+        "Points spent: {redeemed_count} times, {redeemed}\n"
+        "Refunds and undos: {refunds}",
+        purchases=number(len(purchases)),
+        sales=money(sum(e.bill_minor or 0 for e in purchases)),
+        issued=points(sum(e.amount for e in purchases)),
+        redeemed_count=number(len(redeemed)),
+        redeemed=points(-sum(e.amount for e in redeemed)),
+        refunds=number(len(refunds)),
+    )

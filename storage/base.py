@@ -55,6 +55,67 @@ class LedgerEntry:
     reverses_id: int | None
     bill_minor: int | None
     created_at: datetime
+    shortfall: int = 0  # points a reversal could not take back because they were spent
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    telegram_id: int
+    name: str
+    added_by: int | None
+    added_at: datetime
+
+
+class InviteOutcome(StrEnum):
+    JOINED = "joined"
+    ALREADY_STAFF = "already_staff"
+    USED = "used"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+class PendingStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOperation:
+    """An operation drawn as a confirmation button; its id becomes the ledger operation id."""
+
+    id: str
+    kind: EntryKind
+    customer_id: int
+    operator_id: int
+    points: int
+    bill_minor: int | None
+    reverses_id: int | None
+    status: PendingStatus
+    staff_chat_id: int | None
+    staff_message_id: int | None
+    customer_message_id: int | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A purchase or redemption with what has been reversed of it so far."""
+
+    entry: LedgerEntry
+    refunded_minor: int
+    reversed_points: int
+
+    @property
+    def open_points(self) -> int:
+        return abs(self.entry.amount) - self.reversed_points
+
+    @property
+    def open_minor(self) -> int:
+        return (self.entry.bill_minor or 0) - self.refunded_minor
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +146,14 @@ class NotFound(StorageError):
     pass
 
 
+class NothingToReverse(StorageError):
+    """The operation is not reversible, or was already reversed in full."""
+
+
+ReversalRule = Callable[[int, int, int, int], int]
+"""(points earned, bill, refunded before, refund now) -> points to take back."""
+
+
 CardIdentity = Callable[[], tuple[str, str]]
 """Makes a fresh (card number, card payload) pair; called again on a collision."""
 
@@ -112,6 +181,30 @@ class Storage(Protocol):
     async def set_promotions(self, customer_id: int, enabled: bool) -> None: ...
     async def set_card_file(self, customer_id: int, key: str, file_id: str) -> None: ...
     async def forget_customer(self, customer_id: int) -> None: ...
+    async def customers_by_phone(self, phone: str) -> list[Customer]: ...
+
+    # staff
+    async def staff_member(self, telegram_id: int) -> StaffMember | None: ...
+    async def staff(self) -> list[StaffMember]: ...
+    async def revoke_staff(self, telegram_id: int) -> bool: ...
+    async def create_invite(self, payload: str, created_by: int, expires_at: datetime) -> None: ...
+    async def use_invite(
+        self, payload: str, telegram_id: int, name: str, now: datetime
+    ) -> InviteOutcome: ...
+
+    # operations awaiting confirmation
+    async def create_pending(self, operation: PendingOperation) -> None: ...
+    async def pending(self, operation_id: str) -> PendingOperation | None: ...
+    async def move_pending(
+        self, operation_id: str, expected: PendingStatus, new: PendingStatus
+    ) -> bool: ...
+    async def set_pending_messages(
+        self,
+        operation_id: str,
+        staff_chat_id: int | None = None,
+        staff_message_id: int | None = None,
+        customer_message_id: int | None = None,
+    ) -> None: ...
 
     # ledger
     async def book(
@@ -125,6 +218,18 @@ class Storage(Protocol):
         reverses_id: int | None = None,
         bill_minor: int | None = None,
     ) -> Booking: ...
+    async def reverse(
+        self,
+        original_id: int,
+        refund_minor: int | None,
+        operation_id: str,
+        operator_id: int,
+        rule: ReversalRule,
+    ) -> Booking: ...
+    async def operations(self, customer_id: int, limit: int) -> list[Operation]: ...
+    async def operation(self, entry_id: int) -> Operation | None: ...
+    async def operator_entries(self, operator_id: int, since: datetime) -> list[LedgerEntry]: ...
+    async def entry_by_operation(self, operation_id: str) -> LedgerEntry | None: ...
     async def history(self, customer_id: int, limit: int, offset: int = 0) -> list[LedgerEntry]: ...
     async def count_entries(self, customer_id: int) -> int: ...
     async def ledger_sum(self, customer_id: int) -> int: ...

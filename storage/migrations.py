@@ -43,4 +43,44 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
     BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
     """,
+    # 2: staff, single-use invites, operations awaiting confirmation, refund shortfalls.
+    """
+    CREATE TABLE staff (
+        telegram_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('cashier')),
+        added_by INTEGER,
+        added_at TEXT NOT NULL,
+        revoked_at TEXT
+    ) STRICT;
+
+    CREATE TABLE staff_invites (
+        payload TEXT PRIMARY KEY,
+        created_by INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_by INTEGER,
+        used_at TEXT
+    ) STRICT;
+
+    CREATE TABLE pending_operations (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        operator_id INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        bill_minor INTEGER,
+        reverses_id INTEGER REFERENCES ledger(id),
+        status TEXT NOT NULL DEFAULT 'pending',
+        staff_chat_id INTEGER,
+        staff_message_id INTEGER,
+        customer_message_id INTEGER,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    ) STRICT;
+
+    ALTER TABLE ledger ADD COLUMN shortfall INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX ledger_operator ON ledger(operator_id, created_at) WHERE operator_id IS NOT NULL;
+    CREATE INDEX ledger_reverses ON ledger(reverses_id) WHERE reverses_id IS NOT NULL;
+    """,
 ]

@@ -17,9 +17,16 @@ from storage.base import (
     Customer,
     EntryKind,
     InsufficientPoints,
+    InviteOutcome,
     LedgerEntry,
     NotFound,
+    NothingToReverse,
+    Operation,
     OperationConflict,
+    PendingOperation,
+    PendingStatus,
+    ReversalRule,
+    StaffMember,
 )
 from storage.migrations import MIGRATIONS
 
@@ -29,8 +36,13 @@ CUSTOMER_COLUMNS = (
 )
 LEDGER_COLUMNS = (
     "id, customer_id, kind, amount, reason, operation_id, operator_id, reverses_id, bill_minor, "
-    "created_at"
+    "created_at, shortfall"
 )
+PENDING_COLUMNS = (
+    "id, kind, customer_id, operator_id, points, bill_minor, reverses_id, status, staff_chat_id, "
+    "staff_message_id, customer_message_id, created_at, expires_at"
+)
+REVERSIBLE = (EntryKind.PURCHASE.value, EntryKind.REDEEM.value)
 CARD_ATTEMPTS = 20
 
 
@@ -74,6 +86,25 @@ def _entry(row: sqlite3.Row | tuple[Any, ...]) -> LedgerEntry:
         reverses_id=row[7],
         bill_minor=row[8],
         created_at=datetime.fromisoformat(row[9]),
+        shortfall=row[10],
+    )
+
+
+def _pending(row: sqlite3.Row | tuple[Any, ...]) -> PendingOperation:
+    return PendingOperation(
+        id=row[0],
+        kind=EntryKind(row[1]),
+        customer_id=row[2],
+        operator_id=row[3],
+        points=row[4],
+        bill_minor=row[5],
+        reverses_id=row[6],
+        status=PendingStatus(row[7]),
+        staff_chat_id=row[8],
+        staff_message_id=row[9],
+        customer_message_id=row[10],
+        created_at=datetime.fromisoformat(row[11]),
+        expires_at=datetime.fromisoformat(row[12]),
     )
 
 
@@ -278,6 +309,24 @@ class SQLiteStorage:
             if cursor.rowcount == 0:
                 raise NotFound(customer_id)
 
+    async def customers_by_phone(self, phone: str) -> list[Customer]:
+        """Exact match first; else the same last nine digits (a number typed without country
+        code), so '067 123 45 67' finds '+380671234567'."""
+        exact = await self._reader.execute(
+            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ? AND forgotten_at IS NULL",
+            (phone,),
+        )
+        rows = await exact.fetchall()
+        if not rows and len(phone) >= 10:
+            tail = phone[-9:]
+            like = await self._reader.execute(
+                f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone LIKE ? "
+                "AND forgotten_at IS NULL LIMIT 5",
+                ("%" + tail,),
+            )
+            rows = await like.fetchall()
+        return [_customer(row) for row in rows]
+
     # --- ledger ------------------------------------------------------------------------
 
     async def _append(
@@ -292,6 +341,7 @@ class SQLiteStorage:
         reverses_id: int | None,
         bill_minor: int | None,
         now: str,
+        shortfall: int = 0,
     ) -> tuple[LedgerEntry, int]:
         cursor = await db.execute("SELECT balance FROM customers WHERE id = ?", (customer_id,))
         row = await cursor.fetchone()
@@ -302,7 +352,7 @@ class SQLiteStorage:
             raise InsufficientPoints(row[0], amount)
         cursor = await db.execute(
             "INSERT INTO ledger (customer_id, kind, amount, reason, operation_id, operator_id, "
-            "reverses_id, bill_minor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reverses_id, bill_minor, created_at, shortfall) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 customer_id,
                 kind.value,
@@ -313,6 +363,7 @@ class SQLiteStorage:
                 reverses_id,
                 bill_minor,
                 now,
+                shortfall,
             ),
         )
         # The cached balance moves in the same transaction as the entry that explains it.
@@ -328,6 +379,7 @@ class SQLiteStorage:
             reverses_id=reverses_id,
             bill_minor=bill_minor,
             created_at=datetime.fromisoformat(now),
+            shortfall=shortfall,
         )
         return entry, balance
 
@@ -343,23 +395,16 @@ class SQLiteStorage:
         bill_minor: int | None = None,
     ) -> Booking:
         async with self._transaction() as db:
-            cursor = await db.execute(
-                f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?", (operation_id,)
-            )
-            row = await cursor.fetchone()
-            if row is not None:
-                existing = _entry(row)
+            booked = await self._already_booked(db, operation_id)
+            if booked is not None:
+                existing = booked.entry
                 if (existing.customer_id, existing.kind, existing.amount) != (
                     customer_id,
                     kind,
                     amount,
                 ):
                     raise OperationConflict(operation_id)
-                cursor = await db.execute(
-                    "SELECT balance FROM customers WHERE id = ?", (customer_id,)
-                )
-                (balance,) = await cursor.fetchone()  # type: ignore[misc]
-                return Booking(existing, False, balance)
+                return booked
             entry, balance = await self._append(
                 db,
                 customer_id,
@@ -373,6 +418,245 @@ class SQLiteStorage:
                 _ts(utcnow()),
             )
             return Booking(entry, True, balance)
+
+    async def _already_booked(self, db: aiosqlite.Connection, operation_id: str) -> Booking | None:
+        cursor = await db.execute(
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?", (operation_id,)
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        entry = _entry(row)
+        cursor = await db.execute(
+            "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
+        )
+        (balance,) = await cursor.fetchone()  # type: ignore[misc]
+        return Booking(entry, False, balance)
+
+    async def _operation(self, db: aiosqlite.Connection, entry_id: int) -> Operation | None:
+        cursor = await db.execute(
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE id = ? AND kind IN (?, ?)",
+            (entry_id, *REVERSIBLE),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        cursor = await db.execute(
+            "SELECT coalesce(sum(bill_minor), 0), coalesce(sum(abs(amount) + shortfall), 0) "
+            "FROM ledger WHERE reverses_id = ?",
+            (entry_id,),
+        )
+        refunded, reversed_points = await cursor.fetchone()  # type: ignore[misc]
+        return Operation(_entry(row), int(refunded), int(reversed_points))
+
+    async def operation(self, entry_id: int) -> Operation | None:
+        return await self._operation(self._reader, entry_id)
+
+    async def operations(self, customer_id: int, limit: int) -> list[Operation]:
+        cursor = await self._reader.execute(
+            "SELECT id FROM ledger WHERE customer_id = ? AND kind IN (?, ?) "
+            "ORDER BY id DESC LIMIT ?",
+            (customer_id, *REVERSIBLE, limit),
+        )
+        found = [await self._operation(self._reader, row[0]) for row in await cursor.fetchall()]
+        return [operation for operation in found if operation is not None]
+
+    async def reverse(
+        self,
+        original_id: int,
+        refund_minor: int | None,
+        operation_id: str,
+        operator_id: int,
+        rule: ReversalRule,
+    ) -> Booking:
+        """Take back (part of) a purchase's points, or give back a redemption's.
+
+        A purchase refund never takes more than the balance holds: what it cannot take is
+        recorded as the entry's shortfall, so the ledger still explains every point.
+        """
+        async with self._transaction() as db:
+            booked = await self._already_booked(db, operation_id)
+            if booked is not None:
+                if booked.entry.reverses_id != original_id:
+                    raise OperationConflict(operation_id)
+                return booked
+            original = await self._operation(db, original_id)
+            if original is None or (original.open_points <= 0 and original.open_minor <= 0):
+                raise NothingToReverse(original_id)
+            entry = original.entry
+            if entry.kind is EntryKind.REDEEM:
+                points, bill = original.open_points, None
+            else:
+                bill = original.open_minor if refund_minor is None else refund_minor
+                if bill <= 0 or bill > original.open_minor:
+                    raise NothingToReverse(original_id)
+                points = rule(entry.amount, entry.bill_minor or 0, original.refunded_minor, bill)
+                points = min(points, original.open_points)
+            cursor = await db.execute(
+                "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
+            )
+            (balance,) = await cursor.fetchone()  # type: ignore[misc]
+            if entry.kind is EntryKind.REDEEM:
+                amount, shortfall = points, 0
+            else:
+                taken = min(points, balance)
+                amount, shortfall = -taken, points - taken
+            new_entry, new_balance = await self._append(
+                db,
+                entry.customer_id,
+                EntryKind.REFUND,
+                amount,
+                operation_id,
+                f"reverses #{entry.id}",
+                operator_id,
+                entry.id,
+                bill,
+                _ts(utcnow()),
+                shortfall,
+            )
+            return Booking(new_entry, True, new_balance)
+
+    async def entry_by_operation(self, operation_id: str) -> LedgerEntry | None:
+        cursor = await self._reader.execute(
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?", (operation_id,)
+        )
+        row = await cursor.fetchone()
+        return _entry(row) if row else None
+
+    async def operator_entries(self, operator_id: int, since: datetime) -> list[LedgerEntry]:
+        cursor = await self._reader.execute(
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operator_id = ? AND created_at >= ? "
+            "ORDER BY id",
+            (operator_id, _ts(since)),
+        )
+        return [_entry(row) for row in await cursor.fetchall()]
+
+    # --- staff -------------------------------------------------------------------------
+
+    async def staff_member(self, telegram_id: int) -> StaffMember | None:
+        cursor = await self._reader.execute(
+            "SELECT telegram_id, name, added_by, added_at FROM staff "
+            "WHERE telegram_id = ? AND revoked_at IS NULL",
+            (telegram_id,),
+        )
+        row = await cursor.fetchone()
+        return StaffMember(row[0], row[1], row[2], datetime.fromisoformat(row[3])) if row else None
+
+    async def staff(self) -> list[StaffMember]:
+        cursor = await self._reader.execute(
+            "SELECT telegram_id, name, added_by, added_at FROM staff WHERE revoked_at IS NULL "
+            "ORDER BY added_at"
+        )
+        return [
+            StaffMember(row[0], row[1], row[2], datetime.fromisoformat(row[3]))
+            for row in await cursor.fetchall()
+        ]
+
+    async def revoke_staff(self, telegram_id: int) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE staff SET revoked_at = ? WHERE telegram_id = ? AND revoked_at IS NULL",
+                (_ts(utcnow()), telegram_id),
+            )
+            return cursor.rowcount > 0
+
+    async def create_invite(self, payload: str, created_by: int, expires_at: datetime) -> None:
+        await self._update(
+            "INSERT INTO staff_invites (payload, created_by, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?)",
+            payload,
+            created_by,
+            _ts(utcnow()),
+            _ts(expires_at),
+        )
+
+    async def use_invite(
+        self, payload: str, telegram_id: int, name: str, now: datetime
+    ) -> InviteOutcome:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "SELECT expires_at, used_by FROM staff_invites WHERE payload = ?", (payload,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return InviteOutcome.UNKNOWN
+            if row[1] is not None:
+                return InviteOutcome.USED
+            if datetime.fromisoformat(row[0]) <= now:
+                return InviteOutcome.EXPIRED
+            cursor = await db.execute(
+                "SELECT 1 FROM staff WHERE telegram_id = ? AND revoked_at IS NULL", (telegram_id,)
+            )
+            if await cursor.fetchone():
+                return InviteOutcome.ALREADY_STAFF
+            await db.execute(
+                "UPDATE staff_invites SET used_by = ?, used_at = ? WHERE payload = ?",
+                (telegram_id, _ts(now), payload),
+            )
+            await db.execute(
+                "INSERT INTO staff (telegram_id, name, added_by, added_at) "
+                "SELECT ?, ?, created_by, ? FROM staff_invites WHERE payload = ? "
+                "ON CONFLICT (telegram_id) DO UPDATE SET revoked_at = NULL, name = excluded.name, "
+                "added_by = excluded.added_by, added_at = excluded.added_at",
+                (telegram_id, name, _ts(now), payload),
+            )
+            return InviteOutcome.JOINED
+
+    # --- operations awaiting confirmation ------------------------------------------------
+
+    async def create_pending(self, operation: PendingOperation) -> None:
+        await self._update(
+            f"INSERT INTO pending_operations ({PENDING_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            operation.id,
+            operation.kind.value,
+            operation.customer_id,
+            operation.operator_id,
+            operation.points,
+            operation.bill_minor,
+            operation.reverses_id,
+            operation.status.value,
+            operation.staff_chat_id,
+            operation.staff_message_id,
+            operation.customer_message_id,
+            _ts(operation.created_at),
+            _ts(operation.expires_at),
+        )
+
+    async def pending(self, operation_id: str) -> PendingOperation | None:
+        cursor = await self._reader.execute(
+            f"SELECT {PENDING_COLUMNS} FROM pending_operations WHERE id = ?", (operation_id,)
+        )
+        row = await cursor.fetchone()
+        return _pending(row) if row else None
+
+    async def move_pending(
+        self, operation_id: str, expected: PendingStatus, new: PendingStatus
+    ) -> bool:
+        """Compare-and-set of the status: only one of two racing presses wins."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE pending_operations SET status = ? WHERE id = ? AND status = ?",
+                (new.value, operation_id, expected.value),
+            )
+            return cursor.rowcount > 0
+
+    async def set_pending_messages(
+        self,
+        operation_id: str,
+        staff_chat_id: int | None = None,
+        staff_message_id: int | None = None,
+        customer_message_id: int | None = None,
+    ) -> None:
+        await self._update(
+            "UPDATE pending_operations SET staff_chat_id = coalesce(?, staff_chat_id), "
+            "staff_message_id = coalesce(?, staff_message_id), "
+            "customer_message_id = coalesce(?, customer_message_id) WHERE id = ?",
+            staff_chat_id,
+            staff_message_id,
+            customer_message_id,
+            operation_id,
+        )
 
     async def history(self, customer_id: int, limit: int, offset: int = 0) -> list[LedgerEntry]:
         cursor = await self._reader.execute(

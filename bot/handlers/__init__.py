@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import common, customer
+from bot.handlers import common, customer, owner, staff
 from bot.i18n import CatalogI18n
 
 
 def build_routers(i18n: CatalogI18n) -> list[Router]:
-    return [customer.build_router(i18n), common.build_router()]
+    # Staff routers come first: their filters (role, state, link kind) are narrow, and what
+    # they do not take falls through to the customer's side.
+    return [
+        owner.build_router(),
+        staff.build_router(),
+        staff.build_customer_answers(),
+        customer.build_router(i18n),
+        common.build_router(),
+    ]

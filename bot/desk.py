@@ -1,0 +1,223 @@
+"""The cashier's desk as domain operations: find a customer, draft, confirm, reverse.
+
+Every operation is first drafted as a pending row whose random id is drawn on the
+confirmation button and becomes the ledger's operation id: however often the button is
+pressed, or the update retried, it books once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.phones import normalize_phone
+from bot.program import points_for_purchase, reversal_points
+from bot.shop import Shop
+from bot.tokens import new_operation_id, normalize_card_number
+from storage import (
+    Booking,
+    Customer,
+    EntryKind,
+    InsufficientPoints,
+    NothingToReverse,
+    Operation,
+)
+from storage.base import PendingOperation, PendingStatus
+from storage.sqlite import utcnow
+
+STAFF_CONFIRM_TTL = timedelta(minutes=15)
+CUSTOMER_CONFIRM_TTL = timedelta(minutes=2)
+
+
+class Outcome(StrEnum):
+    BOOKED = "booked"
+    ALREADY = "already"
+    EXPIRED = "expired"
+    CLOSED = "closed"  # cancelled or declined before
+    FORBIDDEN = "forbidden"
+    UNKNOWN = "unknown"
+    INSUFFICIENT = "insufficient"
+    NOTHING_LEFT = "nothing_left"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    operation: PendingOperation | None = None
+    booking: Booking | None = None
+
+
+async def find_customers(shop: Shop, text: str) -> list[Customer] | None:
+    """Customers matching a typed card number or phone; None when the text is neither."""
+    number = normalize_card_number(text)
+    if number is not None:
+        found = await shop.storage.customer_by_card_number(number)
+        return [found] if found else []
+    compact = text.strip()
+    phone = normalize_phone(compact)
+    digits = sum(c.isdigit() for c in compact)
+    if phone is not None and (compact.startswith("+") or digits >= 9):
+        return await shop.storage.customers_by_phone(phone)
+    return None
+
+
+async def _draft(
+    shop: Shop,
+    kind: EntryKind,
+    customer: Customer,
+    operator_id: int,
+    points: int,
+    bill_minor: int | None,
+    ttl: timedelta,
+    reverses_id: int | None = None,
+) -> PendingOperation:
+    now = utcnow()
+    operation = PendingOperation(
+        id=new_operation_id(),
+        kind=kind,
+        customer_id=customer.id,
+        operator_id=operator_id,
+        points=points,
+        bill_minor=bill_minor,
+        reverses_id=reverses_id,
+        status=PendingStatus.PENDING,
+        staff_chat_id=None,
+        staff_message_id=None,
+        customer_message_id=None,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    await shop.storage.create_pending(operation)
+    return operation
+
+
+async def draft_purchase(
+    shop: Shop, customer: Customer, operator_id: int, bill_minor: int
+) -> PendingOperation:
+    points = points_for_purchase(shop.program, bill_minor)
+    return await _draft(
+        shop, EntryKind.PURCHASE, customer, operator_id, points, bill_minor, STAFF_CONFIRM_TTL
+    )
+
+
+async def draft_redeem(
+    shop: Shop, customer: Customer, operator_id: int, points: int, bill_minor: int
+) -> PendingOperation:
+    return await _draft(
+        shop, EntryKind.REDEEM, customer, operator_id, points, bill_minor, CUSTOMER_CONFIRM_TTL
+    )
+
+
+async def draft_reversal(
+    shop: Shop, customer: Customer, operator_id: int, operation: Operation, refund_minor: int | None
+) -> PendingOperation:
+    entry = operation.entry
+    if entry.kind is EntryKind.REDEEM:
+        points = operation.open_points
+    else:
+        bill = refund_minor if refund_minor is not None else operation.open_minor
+        points = min(
+            operation.open_points,
+            reversal_points(entry.amount, entry.bill_minor or 0, operation.refunded_minor, bill),
+        )
+        refund_minor = bill
+    return await _draft(
+        shop,
+        EntryKind.REFUND,
+        customer,
+        operator_id,
+        points,
+        refund_minor,
+        STAFF_CONFIRM_TTL,
+        reverses_id=entry.id,
+    )
+
+
+async def _open(shop: Shop, operation_id: str, presser: int, by_customer: bool) -> Result | None:
+    """The checks every confirmation shares; a Result means "stop here"."""
+    operation = await shop.storage.pending(operation_id)
+    if operation is None:
+        return Result(Outcome.UNKNOWN)
+    if by_customer:
+        customer = await shop.storage.customer(operation.customer_id)
+        allowed = customer is not None and customer.telegram_id == presser
+    else:
+        allowed = operation.operator_id == presser
+    if not allowed:
+        return Result(Outcome.FORBIDDEN, operation)
+    booked = await shop.storage.entry_by_operation(operation.id)
+    if booked is not None or operation.status is PendingStatus.CONFIRMED:
+        return Result(Outcome.ALREADY, operation)
+    if operation.status is not PendingStatus.PENDING:
+        return Result(Outcome.CLOSED, operation)
+    if utcnow() > operation.expires_at:
+        await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.EXPIRED)
+        return Result(Outcome.EXPIRED, operation)
+    return None
+
+
+async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool) -> Result:
+    """Book a drafted operation once: a purchase or reversal by its cashier, a redemption
+    by its customer."""
+    stop = await _open(shop, operation_id, presser, by_customer)
+    if stop is not None:
+        return stop
+    operation = await shop.storage.pending(operation_id)
+    assert operation is not None
+    if (operation.kind is EntryKind.REDEEM) != by_customer:
+        return Result(Outcome.FORBIDDEN, operation)
+    try:
+        if operation.kind is EntryKind.REFUND:
+            assert operation.reverses_id is not None
+            booking = await shop.storage.reverse(
+                operation.reverses_id,
+                operation.bill_minor,
+                operation.id,
+                operation.operator_id,
+                reversal_points,
+            )
+        else:
+            sign = -1 if operation.kind is EntryKind.REDEEM else 1
+            booking = await shop.storage.book(
+                operation.customer_id,
+                operation.kind,
+                sign * operation.points,
+                operation.id,
+                reason=operation.kind.value,
+                operator_id=operation.operator_id,
+                bill_minor=operation.bill_minor,
+            )
+    except InsufficientPoints:
+        await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.DECLINED)
+        return Result(Outcome.INSUFFICIENT, operation)
+    except NothingToReverse:
+        await shop.storage.move_pending(
+            operation.id, PendingStatus.PENDING, PendingStatus.CANCELLED
+        )
+        return Result(Outcome.NOTHING_LEFT, operation)
+    await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.CONFIRMED)
+    return Result(Outcome.BOOKED if booking.created else Outcome.ALREADY, operation, booking)
+
+
+async def close(
+    shop: Shop, operation_id: str, presser: int, by_customer: bool, status: PendingStatus
+) -> Result:
+    """Cancel (cashier) or decline (customer) an operation that is still pending."""
+    stop = await _open(shop, operation_id, presser, by_customer)
+    if stop is not None:
+        return stop
+    operation = await shop.storage.pending(operation_id)
+    if by_customer and (operation is None or operation.kind is not EntryKind.REDEEM):
+        # A customer may only turn down a spending request, never a cashier's draft.
+        return Result(Outcome.FORBIDDEN, operation)
+    moved = await shop.storage.move_pending(operation_id, PendingStatus.PENDING, status)
+    operation = await shop.storage.pending(operation_id)
+    return Result(Outcome.BOOKED if moved else Outcome.CLOSED, operation)
+
+
+async def shift_entries(shop: Shop, operator_id: int) -> list:  # type: ignore[type-arg]
+    local_midnight = datetime.combine(
+        shop.now().date(), datetime.min.time(), shop.settings.timezone
+    )
+    return await shop.storage.operator_entries(operator_id, local_midnight)

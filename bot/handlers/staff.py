@@ -1,0 +1,723 @@
+"""The cashier's desk: find a customer four ways, book purchases, redemptions and refunds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from html import escape
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot import desk
+from bot import keyboards as kb
+from bot.delivery import send_card
+from bot.i18n import _
+from bot.middlewares import display_name
+from bot.money import AmountError, parse_amount
+from bot.notify import edit_for, tell, tell_customer
+from bot.program import max_redeemable, points_value_minor
+from bot.qr import links_in_photo, start_payload
+from bot.roles import HasRole, Role
+from bot.shop import Shop
+from bot.tokens import LinkKind, parse_payload
+from bot.views import money, operation_label, points, shift_text, staff_view_text
+from storage import Customer, EntryKind
+from storage.base import InviteOutcome, PendingOperation, PendingStatus
+
+log = logging.getLogger(__name__)
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+REFUND_CHOICES = 6
+
+
+class Desk(StatesGroup):
+    customer = State()  # a customer is open: a typed amount is a purchase
+    redeem_bill = State()
+    redeem_points = State()
+    refund_amount = State()
+
+
+class StartLink(Filter):
+    """A /start whose payload is a well-formed link of the given kind."""
+
+    def __init__(self, kind: LinkKind) -> None:
+        self.kind = kind
+
+    async def __call__(self, message: Message, command: CommandObject) -> bool | dict[str, str]:
+        link = parse_payload(command.args)
+        return {"payload": link[1]} if link and link[0] is self.kind else False
+
+
+def amount_error_text(error: AmountError, shop: Shop) -> str:
+    texts = {
+        "format": _("Please type an amount like 12.50 (digits, one dot or comma)."),
+        "decimals": _("At most two digits after the separator, like 12.50."),
+        "zero": _("The amount must be more than zero."),
+        "too_large": _(
+            "That is more than the limit of {limit}. Please check the amount.",
+            limit=money(shop.program.max_purchase_minor),
+        ),
+    }
+    return texts[error.reason]
+
+
+def build_router() -> Router:
+    router = Router(name="staff")
+    staff_only = HasRole(Role.CASHIER)
+    router.message.filter(F.chat.type == "private")
+
+    # --- staff invites (anyone may open one) ------------------------------------------------
+
+    @router.message(CommandStart(deep_link=True), StartLink(LinkKind.STAFF_INVITE))
+    async def accept_invite(
+        message: Message, payload: str, bot: Bot, shop: Shop, role: Role
+    ) -> None:
+        assert message.from_user
+        if role is Role.OWNER:
+            await message.answer(_("You are an owner already; this invite stays unused."))
+            return
+        outcome = await shop.storage.use_invite(
+            payload, message.from_user.id, display_name(message.from_user), desk.utcnow()
+        )
+        texts = {
+            InviteOutcome.JOINED: _(
+                "Welcome to the team! You are now a cashier. Scan a customer's card with your "
+                "phone camera, send a photo of it, or type the card number or phone number."
+            ),
+            InviteOutcome.ALREADY_STAFF: _("You are a cashier already."),
+            InviteOutcome.USED: _(
+                "This invite has already been used. Ask the owner for a new one."
+            ),
+            InviteOutcome.EXPIRED: _("This invite has expired. Ask the owner for a new one."),
+            InviteOutcome.UNKNOWN: _("This invite is not valid. Ask the owner for a new one."),
+        }
+        await message.answer(texts[outcome])
+        if outcome is InviteOutcome.JOINED:
+            name = escape(display_name(message.from_user))
+            for owner in shop.settings.owner_ids:
+                await tell(
+                    bot,
+                    shop,
+                    owner,
+                    None,
+                    lambda: (_("{name} joined as a cashier.", name=name), None),
+                )
+
+    # --- finding the customer ---------------------------------------------------------------
+
+    async def open_customer(
+        message: Message, shop: Shop, customer: Customer, state: FSMContext
+    ) -> None:
+        view = secrets.token_urlsafe(6)
+        await state.set_state(Desk.customer)
+        await state.set_data({"view": view, "customer_id": customer.id})
+        await message.answer(
+            staff_view_text(customer, shop.program), reply_markup=kb.desk_actions(view)
+        )
+
+    @router.message(CommandStart(deep_link=True), StartLink(LinkKind.CARD), staff_only)
+    async def scanned_link(
+        message: Message, payload: str, bot: Bot, shop: Shop, state: FSMContext
+    ) -> None:
+        customer = await shop.storage.customer_by_payload(payload)
+        if customer is None:
+            await message.answer(_("No customer has this card. It may have been closed."))
+            return
+        if message.from_user and customer.telegram_id == message.from_user.id:
+            await send_card(bot, shop, customer, message.chat.id)
+            return
+        await open_customer(message, shop, customer, state)
+
+    @router.message(F.photo, staff_only)
+    async def scanned_photo(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
+        assert message.photo
+        largest = message.photo[-1]
+        if largest.file_size and largest.file_size > MAX_PHOTO_BYTES:
+            await message.answer(_("That photo is too large. Please send a smaller one."))
+            return
+        file = await bot.get_file(largest.file_id)
+        data = await bot.download_file(file.file_path or "")
+        raw = data.read() if data else b""
+        me = await bot.me()
+        links = await asyncio.to_thread(links_in_photo, raw)
+        for link in links:
+            found = parse_payload(start_payload(link, me.username or ""))
+            if found and found[0] is LinkKind.CARD:
+                customer = await shop.storage.customer_by_payload(found[1])
+                if customer is not None:
+                    await open_customer(message, shop, customer, state)
+                    return
+        await message.answer(
+            _(
+                "I could not read a card in that photo. Tips: hold the phone steady, fill the "
+                "frame with the QR code, avoid glare, or simply type the card number."
+            )
+            if not links
+            else _("That QR code is not one of our loyalty cards.")
+        )
+
+    # --- typed text: a card number or phone anywhere, an amount once a customer is open ----
+
+    @router.message(Desk.customer, F.text, staff_only)
+    @router.message(Desk.redeem_bill, F.text, staff_only)
+    @router.message(Desk.redeem_points, F.text, staff_only)
+    @router.message(Desk.refund_amount, F.text, staff_only)
+    @router.message(F.text.regexp(r"^[+\d][\d\s()\-]{6,20}$"), staff_only)
+    async def typed(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
+        assert message.text
+        text = message.text.strip()
+        if text.startswith("/"):
+            return
+        current = await state.get_state()
+        found = await desk.find_customers(shop, text)
+        looks_like_lookup = found is not None and (current is None or len(text) >= 8)
+        if looks_like_lookup:
+            assert found is not None
+            if len(found) == 1:
+                await open_customer(message, shop, found[0], state)
+            elif not found:
+                await message.answer(_("No customer with that card number or phone."))
+            else:
+                await message.answer(
+                    _(
+                        "Several customers share that number. Please type the full phone "
+                        "number or the card number."
+                    )
+                )
+            return
+        data = await state.get_data()
+        customer = await shop.storage.customer(data.get("customer_id", 0)) if data else None
+        if customer is None or customer.forgotten:
+            await state.clear()
+            await message.answer(
+                _("Scan a card, send a photo of it, or type a card number or phone number.")
+            )
+            return
+        if current == Desk.redeem_points.state:
+            await redeem_points_typed(message, shop, customer, state, text)
+            return
+        try:
+            amount = parse_amount(text, shop.program.max_purchase_minor)
+        except AmountError as error:
+            await message.answer(amount_error_text(error, shop))
+            return
+        if current == Desk.redeem_bill.state:
+            await redeem_bill_typed(message, shop, customer, state, amount)
+        elif current == Desk.refund_amount.state:
+            await refund_amount_typed(message, bot, shop, customer, state, amount)
+        else:
+            await purchase(message, shop, customer, amount)
+
+    # --- purchase ----------------------------------------------------------------------------
+
+    async def purchase(message: Message, shop: Shop, customer: Customer, amount: int) -> None:
+        assert message.from_user
+        operation = await desk.draft_purchase(shop, customer, message.from_user.id, amount)
+        text = _(
+            "Purchase of <b>{amount}</b> for {name}: <b>+{points}</b>. Confirm?",
+            amount=money(amount),
+            name=escape(customer.name or _("Customer")),
+            points=points(operation.points),
+        )
+        if operation.points == 0:
+            text += "\n" + _(
+                "This amount is below the minimum purchase of {minimum}, so it earns no points.",
+                minimum=money(shop.program.min_purchase_minor),
+            )
+        await message.answer(text, reply_markup=kb.confirm_operation(operation.id))
+
+    # --- desk buttons ---------------------------------------------------------------------------
+
+    async def desk_customer(
+        query: CallbackQuery, view: str, shop: Shop, state: FSMContext
+    ) -> Customer | None:
+        data = await state.get_data()
+        if data.get("view") != view:
+            await query.answer(
+                _("This customer view is out of date. Scan the card again."), show_alert=True
+            )
+            return None
+        customer = await shop.storage.customer(data.get("customer_id", 0))
+        if customer is None or customer.forgotten:
+            await query.answer(_("This card has been closed."), show_alert=True)
+            return None
+        return customer
+
+    @router.callback_query(kb.DeskCb.filter(), staff_only)
+    async def desk_action(
+        query: CallbackQuery,
+        callback_data: kb.DeskCb,
+        bot: Bot,
+        shop: Shop,
+        state: FSMContext,
+    ) -> None:
+        customer = await desk_customer(query, callback_data.view, shop, state)
+        if customer is None or not isinstance(query.message, Message):
+            return
+        message = query.message
+        action = callback_data.action
+        if action == "purchase":
+            await state.set_state(Desk.customer)
+            await message.answer(_("Type the purchase amount, like 12.50."))
+        elif action == "redeem":
+            if customer.telegram_id is None:
+                await query.answer(_("This card has been closed."), show_alert=True)
+                return
+            await state.set_state(Desk.redeem_bill)
+            await message.answer(
+                _(
+                    "{name} has {balance}. Type the amount of the bill, like 12.50.",
+                    name=escape(customer.name or _("Customer")),
+                    balance=points(customer.balance),
+                )
+            )
+        elif action == "redeem_max":
+            data = await state.get_data()
+            if await state.get_state() != Desk.redeem_points.state or "bill" not in data:
+                await query.answer(_("This button is no longer valid."), show_alert=True)
+                return
+            limit = max_redeemable(shop.program, customer.balance, data["bill"])
+            await request_redeem(message, bot, shop, customer, state, limit, data["bill"], query)
+        elif action == "refund":
+            await list_operations(message, shop, customer, callback_data.view)
+        elif action == "refund_full":
+            data = await state.get_data()
+            if await state.get_state() != Desk.refund_amount.state or "entry" not in data:
+                await query.answer(_("This button is no longer valid."), show_alert=True)
+                return
+            await draft_reversal(message, shop, customer, state, data["entry"], None, query)
+        else:
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        await query.answer()
+
+    # --- redemption: the customer confirms in their own chat ---------------------------------
+
+    async def redeem_bill_typed(
+        message: Message, shop: Shop, customer: Customer, state: FSMContext, bill: int
+    ) -> None:
+        limit = max_redeemable(shop.program, customer.balance, bill)
+        if limit <= 0:
+            await state.set_state(Desk.customer)
+            await message.answer(
+                _(
+                    "{name} cannot spend points on this bill: the balance is {balance}.",
+                    name=escape(customer.name or _("Customer")),
+                    balance=points(customer.balance),
+                )
+            )
+            return
+        await state.update_data(bill=bill)
+        await state.set_state(Desk.redeem_points)
+        view = (await state.get_data())["view"]
+        await message.answer(
+            _(
+                "How many points to spend? Up to {limit} on this bill ({worth} off).",
+                limit=points(limit),
+                worth=money(points_value_minor(shop.program, limit)),
+            ),
+            reply_markup=kb.spend_all(view, _("Spend {points}", points=points(limit))),
+        )
+
+    async def redeem_points_typed(
+        message: Message, shop: Shop, customer: Customer, state: FSMContext, text: str
+    ) -> None:
+        data = await state.get_data()
+        bill = data.get("bill", 0)
+        limit = max_redeemable(shop.program, customer.balance, bill)
+        compact = text.replace(" ", "")
+        if not (compact.isascii() and compact.isdigit()) or not 0 < int(compact) <= limit:
+            await message.answer(
+                _("Please type a whole number of points from 1 to {limit}.", limit=limit)
+            )
+            return
+        await request_redeem(
+            message,
+            message.bot,
+            shop,
+            customer,
+            state,
+            int(compact),
+            bill,
+            None,  # type: ignore[arg-type]
+        )
+
+    async def request_redeem(
+        message: Message,
+        bot: Bot,
+        shop: Shop,
+        customer: Customer,
+        state: FSMContext,
+        amount: int,
+        bill: int,
+        query: CallbackQuery | None,
+    ) -> None:
+        operator = query.from_user.id if query else message.from_user.id  # type: ignore[union-attr]
+        operation = await desk.draft_redeem(shop, customer, operator, amount, bill)
+        await state.set_state(Desk.customer)
+        worth = points_value_minor(shop.program, amount)
+        sent = await tell_customer(
+            bot,
+            shop,
+            customer,
+            lambda: (
+                _(
+                    "Spend <b>{points}</b> at {shop} to take <b>{worth}</b> off your bill? "
+                    "This request is valid for 2 minutes.",
+                    points=points(amount),
+                    shop=escape(shop.settings.shop_name),
+                    worth=money(worth),
+                ),
+                kb.customer_decision(operation.id),
+            ),
+        )
+        if sent is None:
+            await shop.storage.move_pending(
+                operation.id, PendingStatus.PENDING, PendingStatus.CANCELLED
+            )
+            await message.answer(
+                _("The customer cannot be reached in Telegram, so points cannot be spent now.")
+            )
+            return
+        waiting = await message.answer(
+            _(
+                "Waiting for {name} to confirm spending {points} ({worth} off)…",
+                name=escape(customer.name or _("Customer")),
+                points=points(amount),
+                worth=money(worth),
+            ),
+            reply_markup=kb.cancel_only(operation.id),
+        )
+        await shop.storage.set_pending_messages(
+            operation.id, waiting.chat.id, waiting.message_id, sent.message_id
+        )
+        asyncio.create_task(expire_later(bot, shop, operation.id))  # noqa: RUF006
+
+    # --- refunds and undo ---------------------------------------------------------------------
+
+    async def list_operations(message: Message, shop: Shop, customer: Customer, view: str) -> None:
+        operations = [
+            op
+            for op in await shop.storage.operations(customer.id, REFUND_CHOICES * 3)
+            if op.open_points > 0 or op.open_minor > 0
+        ][:REFUND_CHOICES]
+        if not operations:
+            await message.answer(_("There is nothing to refund or undo for this customer."))
+            return
+        choices = [(op.entry.id, operation_label(op, shop.settings.timezone)) for op in operations]
+        await message.answer(
+            _("Which operation should be refunded or undone?"),
+            reply_markup=kb.operations_to_reverse(view, choices),
+        )
+
+    @router.callback_query(kb.PickCb.filter(), staff_only)
+    async def picked(
+        query: CallbackQuery, callback_data: kb.PickCb, shop: Shop, state: FSMContext
+    ) -> None:
+        customer = await desk_customer(query, callback_data.view, shop, state)
+        if customer is None or not isinstance(query.message, Message):
+            return
+        operation = await shop.storage.operation(callback_data.entry)
+        if operation is None or operation.entry.customer_id != customer.id:
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        if operation.entry.kind is EntryKind.REDEEM:
+            await draft_reversal(
+                query.message, shop, customer, state, operation.entry.id, None, query
+            )
+        else:
+            await state.set_state(Desk.refund_amount)
+            await state.update_data(entry=operation.entry.id)
+            await query.message.answer(
+                _(
+                    "Type the refunded amount (up to {amount}), or refund it all:",
+                    amount=money(operation.open_minor),
+                ),
+                reply_markup=kb.full_refund(
+                    callback_data.view, _("Refund {amount}", amount=money(operation.open_minor))
+                ),
+            )
+        await query.answer()
+
+    async def refund_amount_typed(
+        message: Message, bot: Bot, shop: Shop, customer: Customer, state: FSMContext, amount: int
+    ) -> None:
+        data = await state.get_data()
+        await draft_reversal(message, shop, customer, state, data.get("entry", 0), amount, None)
+
+    async def draft_reversal(
+        message: Message,
+        shop: Shop,
+        customer: Customer,
+        state: FSMContext,
+        entry_id: int,
+        refund_minor: int | None,
+        query: CallbackQuery | None,
+    ) -> None:
+        operation = await shop.storage.operation(entry_id)
+        if operation is None or operation.entry.customer_id != customer.id:
+            await message.answer(_("There is nothing to refund or undo for this customer."))
+            return
+        if refund_minor is not None and refund_minor > operation.open_minor:
+            await message.answer(
+                _(
+                    "At most {amount} of this purchase is left to refund.",
+                    amount=money(operation.open_minor),
+                )
+            )
+            return
+        operator = query.from_user.id if query else message.from_user.id  # type: ignore[union-attr]
+        draft = await desk.draft_reversal(shop, customer, operator, operation, refund_minor)
+        await state.set_state(Desk.customer)
+        if operation.entry.kind is EntryKind.REDEEM:
+            text = _(
+                "Undo spending: give <b>{points}</b> back to {name}. Confirm?",
+                points=points(draft.points),
+                name=escape(customer.name or _("Customer")),
+            )
+        else:
+            text = _(
+                "Refund of <b>{amount}</b> for {name}: <b>-{points}</b>. Confirm?",
+                amount=money(draft.bill_minor or 0),
+                name=escape(customer.name or _("Customer")),
+                points=points(draft.points),
+            )
+        await message.answer(text, reply_markup=kb.confirm_operation(draft.id))
+
+    # --- confirmations (cashier side) ---------------------------------------------------------
+
+    @router.callback_query(kb.OpCb.filter(), staff_only)
+    async def staff_decides(
+        query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop
+    ) -> None:
+        operation = await shop.storage.pending(callback_data.id)
+        if operation is not None and operation.kind is EntryKind.REDEEM:
+            if operation.operator_id != query.from_user.id:
+                # Perhaps the customer (who is also staff) answering their own request.
+                await answer_spending_request(query, callback_data, bot, shop)
+                return
+            if callback_data.ok:
+                await query.answer(
+                    _("Only the customer can confirm spending points."), show_alert=True
+                )
+                return
+            result = await desk.close(
+                shop, callback_data.id, query.from_user.id, False, PendingStatus.CANCELLED
+            )
+            await answer_close(query, result)
+            if result.outcome is desk.Outcome.BOOKED and result.operation:
+                await show_redeem_result(bot, shop, result.operation, desk.Outcome.CLOSED)
+            return
+        if callback_data.ok:
+            result = await desk.confirm(
+                shop, callback_data.id, query.from_user.id, by_customer=False
+            )
+        else:
+            result = await desk.close(
+                shop, callback_data.id, query.from_user.id, False, PendingStatus.CANCELLED
+            )
+            await answer_close(query, result)
+            if result.outcome is desk.Outcome.BOOKED and isinstance(query.message, Message):
+                await query.message.edit_text(_("Cancelled. Nothing was booked."))
+            return
+        await answer_booking(query, bot, shop, result)
+
+    # --- shift ----------------------------------------------------------------------------------
+
+    @router.message(Command("shift"), staff_only)
+    async def shift(message: Message, shop: Shop) -> None:
+        assert message.from_user
+        await message.answer(shift_text(await desk.shift_entries(shop, message.from_user.id)))
+
+    return router
+
+
+def build_customer_answers() -> Router:
+    """Customers answer spending requests; the presser is checked against the request."""
+    router = Router(name="customer-answers")
+
+    @router.callback_query(kb.OpCb.filter())
+    async def customer_decides(
+        query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop
+    ) -> None:
+        await answer_spending_request(query, callback_data, bot, shop)
+
+    return router
+
+
+async def expire_later(bot: Bot, shop: Shop, operation_id: str) -> None:
+    """When nobody answers in time, both sides learn it (the button alone would say so)."""
+    await asyncio.sleep(desk.CUSTOMER_CONFIRM_TTL.total_seconds() + 1)
+    if not await shop.storage.move_pending(
+        operation_id, PendingStatus.PENDING, PendingStatus.EXPIRED
+    ):
+        return
+    operation = await shop.storage.pending(operation_id)
+    if operation is not None:
+        await show_redeem_result(bot, shop, operation, desk.Outcome.EXPIRED)
+
+
+async def answer_close(query: CallbackQuery, result: desk.Result) -> None:
+    if result.outcome is desk.Outcome.BOOKED:
+        await query.answer(_("Cancelled."))
+    else:
+        await query.answer(outcome_text(result.outcome), show_alert=True)
+
+
+def outcome_text(outcome: desk.Outcome) -> str:
+    return {
+        desk.Outcome.ALREADY: _("Already done: this operation was booked once."),
+        desk.Outcome.EXPIRED: _("This confirmation has expired. Nothing was booked."),
+        desk.Outcome.CLOSED: _("This operation was cancelled. Nothing was booked."),
+        desk.Outcome.FORBIDDEN: _("This button is not yours."),
+        desk.Outcome.UNKNOWN: _("This button is no longer valid."),
+        desk.Outcome.INSUFFICIENT: _("Not enough points any more. Nothing was booked."),
+        desk.Outcome.NOTHING_LEFT: _("This operation has already been refunded in full."),
+        desk.Outcome.BOOKED: _("Done."),
+    }[outcome]
+
+
+async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: desk.Result) -> None:
+    if result.outcome is not desk.Outcome.BOOKED or result.booking is None:
+        await query.answer(outcome_text(result.outcome), show_alert=True)
+        return
+    await query.answer(_("Booked."))
+    booking = result.booking
+    customer = await shop.storage.customer(booking.entry.customer_id)
+    assert customer is not None
+    amount = booking.entry.amount
+    if booking.entry.kind is EntryKind.PURCHASE:
+        staff_text = _(
+            "✅ Booked: purchase {bill}, <b>+{points}</b>. {name} now has {balance}.",
+            bill=money(booking.entry.bill_minor or 0),
+            points=points(amount),
+            name=escape(customer.name or _("Customer")),
+            balance=points(booking.balance),
+        )
+        receipt = lambda: (  # noqa: E731
+            _(
+                "<b>+{points}</b> at {shop} for your purchase of {bill}. "
+                "Balance: <b>{balance}</b>.",
+                points=points(amount),
+                shop=escape(shop.settings.shop_name),
+                bill=money(booking.entry.bill_minor or 0),
+                balance=points(booking.balance),
+            ),
+            None,
+        )
+    else:
+        staff_text = _(
+            "✅ Booked: {change} for {name}. Balance now {balance}.",
+            change=("+" if amount >= 0 else "-") + points(abs(amount)),
+            name=escape(customer.name or _("Customer")),
+            balance=points(booking.balance),
+        )
+        if booking.entry.shortfall:
+            staff_text += "\n" + _(
+                "{points} had already been spent and could not be taken back.",
+                points=points(booking.entry.shortfall),
+            )
+        receipt = lambda: (  # noqa: E731
+            _(
+                "{change} at {shop}: a refund or correction. Balance: <b>{balance}</b>.",
+                change=("+" if amount >= 0 else "-") + points(abs(amount)),
+                shop=escape(shop.settings.shop_name),
+                balance=points(booking.balance),
+            ),
+            None,
+        )
+    if isinstance(query.message, Message):
+        await query.message.edit_text(staff_text)
+    await tell_customer(bot, shop, customer, receipt)
+
+
+async def answer_spending_request(
+    query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop
+) -> None:
+    if callback_data.ok:
+        result = await desk.confirm(shop, callback_data.id, query.from_user.id, by_customer=True)
+    else:
+        result = await desk.close(
+            shop, callback_data.id, query.from_user.id, True, PendingStatus.DECLINED
+        )
+        if result.outcome is desk.Outcome.BOOKED:
+            result = desk.Result(desk.Outcome.CLOSED, result.operation)
+    if result.outcome is desk.Outcome.FORBIDDEN or result.operation is None:
+        await query.answer(outcome_text(result.outcome), show_alert=True)
+        return
+    if result.outcome is desk.Outcome.ALREADY:
+        await query.answer(outcome_text(result.outcome), show_alert=True)
+        return
+    await query.answer()
+    await show_redeem_result(bot, shop, result.operation, result.outcome, result)
+
+
+async def show_redeem_result(
+    bot: Bot,
+    shop: Shop,
+    operation: PendingOperation,
+    outcome: desk.Outcome,
+    result: desk.Result | None = None,
+) -> None:
+    """Update both chats: the customer's request and the cashier's waiting message."""
+    customer = await shop.storage.customer(operation.customer_id)
+    staff_language = None
+    amount = operation.points
+    balance = (
+        result.booking.balance
+        if result and result.booking
+        else (customer.balance if customer else 0)
+    )
+    name = escape((customer.name if customer else "") or "")
+
+    def customer_text() -> tuple[str, InlineKeyboardMarkup | None]:
+        texts = {
+            desk.Outcome.BOOKED: _(
+                "✅ You spent {points}. Balance: <b>{balance}</b>.",
+                points=points(amount),
+                balance=points(balance),
+            ),
+            desk.Outcome.CLOSED: _("Spending request closed. Your points were not spent."),
+            desk.Outcome.EXPIRED: _("This request has expired. Your points were not spent."),
+            desk.Outcome.INSUFFICIENT: _("You do not have enough points for this any more."),
+        }
+        return texts.get(outcome, texts[desk.Outcome.CLOSED]), None
+
+    def staff_text() -> tuple[str, InlineKeyboardMarkup | None]:
+        texts = {
+            desk.Outcome.BOOKED: _(
+                "✅ {name} confirmed: <b>-{points}</b>. Take {worth} off the bill. "
+                "Balance now {balance}.",
+                name=name,
+                points=points(amount),
+                worth=money(points_value_minor(shop.program, amount)),
+                balance=points(balance),
+            ),
+            desk.Outcome.CLOSED: _("✖ Spending was declined or cancelled. Nothing was booked."),
+            desk.Outcome.EXPIRED: _("⌛ The customer did not answer in time. Nothing was booked."),
+            desk.Outcome.INSUFFICIENT: _("✖ Not enough points any more. Nothing was booked."),
+        }
+        return texts.get(outcome, texts[desk.Outcome.CLOSED]), None
+
+    if customer and customer.telegram_id and operation.customer_message_id:
+        await edit_for(
+            bot,
+            shop,
+            customer.telegram_id,
+            operation.customer_message_id,
+            customer.language,
+            customer_text,
+        )
+    if operation.staff_chat_id and operation.staff_message_id:
+        await edit_for(
+            bot,
+            shop,
+            operation.staff_chat_id,
+            operation.staff_message_id,
+            staff_language,
+            staff_text,
+        )
