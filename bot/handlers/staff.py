@@ -162,16 +162,16 @@ def build_router() -> Router:
 
     # --- typed text: a card number or phone anywhere, an amount once a customer is open ----
 
-    @router.message(Desk.customer, F.text, staff_only)
-    @router.message(Desk.redeem_bill, F.text, staff_only)
-    @router.message(Desk.redeem_points, F.text, staff_only)
-    @router.message(Desk.refund_amount, F.text, staff_only)
+    not_command = F.text & ~F.text.startswith("/")
+
+    @router.message(Desk.customer, not_command, staff_only)
+    @router.message(Desk.redeem_bill, not_command, staff_only)
+    @router.message(Desk.redeem_points, not_command, staff_only)
+    @router.message(Desk.refund_amount, not_command, staff_only)
     @router.message(F.text.regexp(r"^[+\d][\d\s()\-]{6,20}$"), staff_only)
     async def typed(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
         assert message.text
         text = message.text.strip()
-        if text.startswith("/"):
-            return
         current = await state.get_state()
         found = await desk.find_customers(shop, text)
         looks_like_lookup = found is not None and (current is None or len(text) >= 8)
