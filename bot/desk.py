@@ -149,6 +149,8 @@ async def _open(shop: Shop, operation_id: str, presser: int, by_customer: bool) 
     booked = await shop.storage.entry_by_operation(operation.id)
     if booked is not None or operation.status is PendingStatus.CONFIRMED:
         return Result(Outcome.ALREADY, operation)
+    if operation.status is PendingStatus.EXPIRED:
+        return Result(Outcome.EXPIRED, operation)
     if operation.status is not PendingStatus.PENDING:
         return Result(Outcome.CLOSED, operation)
     if utcnow() > operation.expires_at:

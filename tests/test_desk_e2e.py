@@ -382,3 +382,30 @@ async def test_other_cashier_cannot_confirm_my_draft(app: Application, fake: Fak
     await fake.wait_for(lambda: query in fake.callback_answers)
     assert "not yours" in fake.callback_answers[query].get("text", "")
     assert await app.shop.storage.count_entries(customer.id) == 1
+
+
+async def test_unanswered_spending_request_expires(
+    app: Application, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from bot import desk
+
+    monkeypatch.setattr(desk, "CUSTOMER_CONFIRM_TTL", timedelta(seconds=1))
+    cashier = await hire_cashier(fake)
+    ann, customer, _ = await customer_with_card(app, fake, 3013)
+    view = await open_by_link(fake, cashier, customer.card_payload)
+    fake.press(cashier, view, view.callback("Spend"))
+    await fake.next_message(CASHIER_ID)
+    fake.send_message(cashier, "100")
+    ask = await fake.next_message(CASHIER_ID)
+    fake.press(cashier, ask, ask.callback("Spend 50"))
+    request = await fake.next_message(3013)
+    yes = request.callback("Yes")
+    waiting = await fake.next_message(CASHIER_ID)
+    await fake.wait_for(lambda: "did not answer" in waiting.content, timeout=10)
+    assert "expired" in request.content
+    late = fake.press(ann, request, yes)
+    await fake.wait_for(lambda: late in fake.callback_answers)
+    assert "expired" in fake.callback_answers[late].get("text", "")
+    assert (await app.shop.storage.customer(customer.id)).balance == 50  # type: ignore[union-attr]

@@ -15,14 +15,22 @@ from hypothesis.stateful import (
     rule,
 )
 
+from bot.program import reversal_points
 from bot.tokens import new_card_identity
-from storage import EntryKind, InsufficientPoints, OperationConflict, SQLiteStorage
+from storage import (
+    EntryKind,
+    InsufficientPoints,
+    NothingToReverse,
+    OperationConflict,
+    SQLiteStorage,
+)
 
 KINDS = st.sampled_from([EntryKind.PURCHASE, EntryKind.REDEEM, EntryKind.ADJUST])
 
 
 class LedgerMachine(RuleBasedStateMachine):
     operations = Bundle("operations")
+    purchases = Bundle("purchases")
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,6 +39,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.customers: list[int] = []
         self.expected: dict[int, int] = {}
         self.booked: dict[str, tuple[int, EntryKind, int]] = {}
+        self.refunds: dict[str, int] = {}
 
     def run(self, coro):  # type: ignore[no-untyped-def]
         return self.loop.run_until_complete(coro)
@@ -74,6 +83,53 @@ class LedgerMachine(RuleBasedStateMachine):
             self.expected[customer] += amount
         assert result.balance == self.expected[customer]
         return op
+
+    @rule(
+        target=purchases,
+        who=st.integers(0, 2),
+        bill=st.integers(1, 100_000),
+        op=st.text("ghij", min_size=1, max_size=5),
+    )
+    def purchase(self, who: int, bill: int, op: str) -> int:
+        customer = self.customers[who % len(self.customers)]
+        earned = bill // 100
+        op = "p-" + op
+        try:
+            result = self.run(
+                self.storage.book(customer, EntryKind.PURCHASE, earned, op, bill_minor=bill)
+            )
+        except OperationConflict:
+            return 0
+        if result.created:
+            self.expected[customer] += earned
+            self.booked[op] = (customer, EntryKind.PURCHASE, earned)
+        return result.entry.id
+
+    @rule(entry=purchases, part=st.integers(1, 100_000), op=st.text("klmn", min_size=1, max_size=4))
+    def refund(self, entry: int, part: int, op: str) -> None:
+        if not entry:
+            return
+        before = self.run(self.storage.operation(entry))
+        assert before is not None
+        op = "r-" + op
+        try:
+            result = self.run(self.storage.reverse(entry, part, op, 1, reversal_points))
+        except NothingToReverse:
+            assert part > before.open_minor or before.open_minor <= 0
+            return
+        except OperationConflict:
+            assert op in self.refunds
+            return
+        if not result.created:
+            assert self.refunds[op] == entry
+            return
+        self.refunds[op] = entry
+        self.expected[result.entry.customer_id] += result.entry.amount
+        after = self.run(self.storage.operation(entry))
+        assert after is not None
+        # Never more taken back than earned; what could not be taken is a recorded shortfall.
+        assert after.reversed_points <= abs(before.entry.amount)
+        assert result.entry.amount <= 0 and result.entry.shortfall >= 0
 
     @rule(op=consumes(operations))
     def retry(self, op: str) -> None:

@@ -638,6 +638,7 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
 async def answer_spending_request(
     query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop
 ) -> None:
+    declined = False
     if callback_data.ok:
         result = await desk.confirm(shop, callback_data.id, query.from_user.id, by_customer=True)
     else:
@@ -645,14 +646,16 @@ async def answer_spending_request(
             shop, callback_data.id, query.from_user.id, True, PendingStatus.DECLINED
         )
         if result.outcome is desk.Outcome.BOOKED:
+            declined = True
             result = desk.Result(desk.Outcome.CLOSED, result.operation)
-    if result.outcome is desk.Outcome.FORBIDDEN or result.operation is None:
+    shown = (desk.Outcome.BOOKED, desk.Outcome.INSUFFICIENT, desk.Outcome.EXPIRED)
+    if result.operation is None or not (declined or result.outcome in shown):
         await query.answer(outcome_text(result.outcome), show_alert=True)
         return
-    if result.outcome is desk.Outcome.ALREADY:
+    if result.outcome is desk.Outcome.BOOKED or declined:
+        await query.answer()
+    else:
         await query.answer(outcome_text(result.outcome), show_alert=True)
-        return
-    await query.answer()
     await show_redeem_result(bot, shop, result.operation, result.outcome, result)
 
 
