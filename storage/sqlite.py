@@ -46,6 +46,13 @@ REVERSIBLE = (EntryKind.PURCHASE.value, EntryKind.REDEEM.value)
 CARD_ATTEMPTS = 20
 
 
+async def _one(db: aiosqlite.Connection, sql: str, args: Any = ()) -> Any:
+    """The first row or None. Reading every row ends the statement at once: a half-read
+    cursor keeps its read snapshot open, and later reads would see stale data."""
+    rows = await db.execute_fetchall(sql, args)
+    return next(iter(rows), None)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -167,7 +174,7 @@ class SQLiteStorage:
 
     async def _migrate(self) -> None:
         async with self._transaction() as db:
-            (version,) = await (await db.execute("PRAGMA user_version")).fetchone()  # type: ignore[misc]
+            (version,) = await _one(db, "PRAGMA user_version")  # type: ignore[misc]
             if version > len(MIGRATIONS):
                 raise RuntimeError(
                     f"database schema {version} is newer than this program ({len(MIGRATIONS)})"
@@ -178,20 +185,19 @@ class SQLiteStorage:
                 await db.execute(f"PRAGMA user_version = {number}")
 
     async def schema_version(self) -> int:
-        (version,) = await (await self._reader.execute("PRAGMA user_version")).fetchone()  # type: ignore[misc]
+        (version,) = await _one(self._reader, "PRAGMA user_version")  # type: ignore[misc]
         return int(version)
 
     async def pragma(self, name: str) -> Any:
-        row = await (await self._writer.execute(f"PRAGMA {name}")).fetchone()
+        row = await _one(self._writer, f"PRAGMA {name}")
         return row[0] if row else None
 
     # --- customers ---------------------------------------------------------------------
 
     async def _one_customer(self, where: str, *args: Any) -> Customer | None:
-        cursor = await self._reader.execute(
-            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {where}", args
+        row = await _one(
+            self._reader, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {where}", args
         )
-        row = await cursor.fetchone()
         return _customer(row) if row else None
 
     async def customer(self, customer_id: int) -> Customer | None:
@@ -216,10 +222,11 @@ class SQLiteStorage:
     ) -> tuple[Customer, bool]:
         now = _ts(utcnow())
         async with self._transaction() as db:
-            cursor = await db.execute(
-                f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE telegram_id = ?", (telegram_id,)
+            row = await _one(
+                db,
+                f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE telegram_id = ?",
+                (telegram_id,),
             )
-            row = await cursor.fetchone()
             if row:
                 return _customer(row), False
             for _attempt in range(CARD_ATTEMPTS):
@@ -250,10 +257,9 @@ class SQLiteStorage:
                     None,
                     now,
                 )
-            cursor = await db.execute(
-                f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (customer_id,)
+            row = await _one(
+                db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (customer_id,)
             )
-            row = await cursor.fetchone()
             assert row is not None
             return _customer(row), True
 
@@ -312,19 +318,17 @@ class SQLiteStorage:
     async def customers_by_phone(self, phone: str) -> list[Customer]:
         """Exact match first; else the same last nine digits (a number typed without country
         code), so '067 123 45 67' finds '+380671234567'."""
-        exact = await self._reader.execute(
+        rows = await self._reader.execute_fetchall(
             f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ? AND forgotten_at IS NULL",
             (phone,),
         )
-        rows = await exact.fetchall()
         if not rows and len(phone) >= 10:
             tail = phone[-9:]
-            like = await self._reader.execute(
+            rows = await self._reader.execute_fetchall(
                 f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone LIKE ? "
                 "AND forgotten_at IS NULL LIMIT 5",
                 ("%" + tail,),
             )
-            rows = await like.fetchall()
         return [_customer(row) for row in rows]
 
     # --- ledger ------------------------------------------------------------------------
@@ -343,8 +347,7 @@ class SQLiteStorage:
         now: str,
         shortfall: int = 0,
     ) -> tuple[LedgerEntry, int]:
-        cursor = await db.execute("SELECT balance FROM customers WHERE id = ?", (customer_id,))
-        row = await cursor.fetchone()
+        row = await _one(db, "SELECT balance FROM customers WHERE id = ?", (customer_id,))
         if row is None:
             raise NotFound(customer_id)
         balance = row[0] + amount
@@ -420,45 +423,43 @@ class SQLiteStorage:
             return Booking(entry, True, balance)
 
     async def _already_booked(self, db: aiosqlite.Connection, operation_id: str) -> Booking | None:
-        cursor = await db.execute(
-            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?", (operation_id,)
+        row = await _one(
+            db, f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?", (operation_id,)
         )
-        row = await cursor.fetchone()
         if row is None:
             return None
         entry = _entry(row)
-        cursor = await db.execute(
-            "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
+        (balance,) = await _one(
+            db, "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
         )
-        (balance,) = await cursor.fetchone()  # type: ignore[misc]
         return Booking(entry, False, balance)
 
     async def _operation(self, db: aiosqlite.Connection, entry_id: int) -> Operation | None:
-        cursor = await db.execute(
+        row = await _one(
+            db,
             f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE id = ? AND kind IN (?, ?)",
             (entry_id, *REVERSIBLE),
         )
-        row = await cursor.fetchone()
         if row is None:
             return None
-        cursor = await db.execute(
+        refunded, reversed_points = await _one(
+            db,
             "SELECT coalesce(sum(bill_minor), 0), coalesce(sum(abs(amount) + shortfall), 0) "
             "FROM ledger WHERE reverses_id = ?",
             (entry_id,),
         )
-        refunded, reversed_points = await cursor.fetchone()  # type: ignore[misc]
         return Operation(_entry(row), int(refunded), int(reversed_points))
 
     async def operation(self, entry_id: int) -> Operation | None:
         return await self._operation(self._reader, entry_id)
 
     async def operations(self, customer_id: int, limit: int) -> list[Operation]:
-        cursor = await self._reader.execute(
+        rows = await self._reader.execute_fetchall(
             "SELECT id FROM ledger WHERE customer_id = ? AND kind IN (?, ?) "
             "ORDER BY id DESC LIMIT ?",
             (customer_id, *REVERSIBLE, limit),
         )
-        found = [await self._operation(self._reader, row[0]) for row in await cursor.fetchall()]
+        found = [await self._operation(self._reader, row[0]) for row in rows]
         return [operation for operation in found if operation is not None]
 
     async def reverse(
@@ -492,10 +493,9 @@ class SQLiteStorage:
                     raise NothingToReverse(original_id)
                 points = rule(entry.amount, entry.bill_minor or 0, original.refunded_minor, bill)
                 points = min(points, original.open_points)
-            cursor = await db.execute(
-                "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
+            (balance,) = await _one(
+                db, "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
             )
-            (balance,) = await cursor.fetchone()  # type: ignore[misc]
             if entry.kind is EntryKind.REDEEM:
                 amount, shortfall = points, 0
             else:
@@ -517,40 +517,38 @@ class SQLiteStorage:
             return Booking(new_entry, True, new_balance)
 
     async def entry_by_operation(self, operation_id: str) -> LedgerEntry | None:
-        cursor = await self._reader.execute(
-            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?", (operation_id,)
+        row = await _one(
+            self._reader,
+            f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?",
+            (operation_id,),
         )
-        row = await cursor.fetchone()
         return _entry(row) if row else None
 
     async def operator_entries(self, operator_id: int, since: datetime) -> list[LedgerEntry]:
-        cursor = await self._reader.execute(
+        rows = await self._reader.execute_fetchall(
             f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operator_id = ? AND created_at >= ? "
             "ORDER BY id",
             (operator_id, _ts(since)),
         )
-        return [_entry(row) for row in await cursor.fetchall()]
+        return [_entry(row) for row in rows]
 
     # --- staff -------------------------------------------------------------------------
 
     async def staff_member(self, telegram_id: int) -> StaffMember | None:
-        cursor = await self._reader.execute(
+        row = await _one(
+            self._reader,
             "SELECT telegram_id, name, added_by, added_at FROM staff "
             "WHERE telegram_id = ? AND revoked_at IS NULL",
             (telegram_id,),
         )
-        row = await cursor.fetchone()
         return StaffMember(row[0], row[1], row[2], datetime.fromisoformat(row[3])) if row else None
 
     async def staff(self) -> list[StaffMember]:
-        cursor = await self._reader.execute(
+        rows = await self._reader.execute_fetchall(
             "SELECT telegram_id, name, added_by, added_at FROM staff WHERE revoked_at IS NULL "
             "ORDER BY added_at"
         )
-        return [
-            StaffMember(row[0], row[1], row[2], datetime.fromisoformat(row[3]))
-            for row in await cursor.fetchall()
-        ]
+        return [StaffMember(row[0], row[1], row[2], datetime.fromisoformat(row[3])) for row in rows]
 
     async def revoke_staff(self, telegram_id: int) -> bool:
         async with self._transaction() as db:
@@ -574,20 +572,21 @@ class SQLiteStorage:
         self, payload: str, telegram_id: int, name: str, now: datetime
     ) -> InviteOutcome:
         async with self._transaction() as db:
-            cursor = await db.execute(
-                "SELECT expires_at, used_by FROM staff_invites WHERE payload = ?", (payload,)
+            row = await _one(
+                db, "SELECT expires_at, used_by FROM staff_invites WHERE payload = ?", (payload,)
             )
-            row = await cursor.fetchone()
             if row is None:
                 return InviteOutcome.UNKNOWN
             if row[1] is not None:
                 return InviteOutcome.USED
             if datetime.fromisoformat(row[0]) <= now:
                 return InviteOutcome.EXPIRED
-            cursor = await db.execute(
-                "SELECT 1 FROM staff WHERE telegram_id = ? AND revoked_at IS NULL", (telegram_id,)
+            found = await _one(
+                db,
+                "SELECT 1 FROM staff WHERE telegram_id = ? AND revoked_at IS NULL",
+                (telegram_id,),
             )
-            if await cursor.fetchone():
+            if found:
                 return InviteOutcome.ALREADY_STAFF
             await db.execute(
                 "UPDATE staff_invites SET used_by = ?, used_at = ? WHERE payload = ?",
@@ -624,10 +623,11 @@ class SQLiteStorage:
         )
 
     async def pending(self, operation_id: str) -> PendingOperation | None:
-        cursor = await self._reader.execute(
-            f"SELECT {PENDING_COLUMNS} FROM pending_operations WHERE id = ?", (operation_id,)
+        row = await _one(
+            self._reader,
+            f"SELECT {PENDING_COLUMNS} FROM pending_operations WHERE id = ?",
+            (operation_id,),
         )
-        row = await cursor.fetchone()
         return _pending(row) if row else None
 
     async def move_pending(
@@ -659,34 +659,34 @@ class SQLiteStorage:
         )
 
     async def history(self, customer_id: int, limit: int, offset: int = 0) -> list[LedgerEntry]:
-        cursor = await self._reader.execute(
+        rows = await self._reader.execute_fetchall(
             f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE customer_id = ? "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
             (customer_id, limit, offset),
         )
-        return [_entry(row) for row in await cursor.fetchall()]
+        return [_entry(row) for row in rows]
 
     async def count_entries(self, customer_id: int) -> int:
-        cursor = await self._reader.execute(
-            "SELECT count(*) FROM ledger WHERE customer_id = ?", (customer_id,)
+        (count,) = await _one(
+            self._reader, "SELECT count(*) FROM ledger WHERE customer_id = ?", (customer_id,)
         )
-        (count,) = await cursor.fetchone()  # type: ignore[misc]
         return int(count)
 
     async def ledger_sum(self, customer_id: int) -> int:
-        cursor = await self._reader.execute(
-            "SELECT coalesce(sum(amount), 0) FROM ledger WHERE customer_id = ?", (customer_id,)
+        (total,) = await _one(
+            self._reader,
+            "SELECT coalesce(sum(amount), 0) FROM ledger WHERE customer_id = ?",
+            (customer_id,),
         )
-        (total,) = await cursor.fetchone()  # type: ignore[misc]
         return int(total)
 
     async def balance_mismatches(self) -> list[tuple[int, int, int]]:
         """(customer id, cached balance, ledger sum) for every card where the two disagree."""
-        cursor = await self._reader.execute(
+        rows = await self._reader.execute_fetchall(
             "SELECT c.id, c.balance, coalesce(sum(l.amount), 0) AS total FROM customers c "
             "LEFT JOIN ledger l ON l.customer_id = c.id GROUP BY c.id HAVING c.balance != total"
         )
-        return [(row[0], row[1], row[2]) for row in await cursor.fetchall()]
+        return [(row[0], row[1], row[2]) for row in rows]
 
 
 def _split_sql(script: str) -> list[str]:
