@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -44,6 +42,7 @@ PENDING_COLUMNS = (
 )
 REVERSIBLE = (EntryKind.PURCHASE.value, EntryKind.REDEEM.value)
 CARD_ATTEMPTS = 20
+T = TypeVar("T")
 
 
 async def _one(db: aiosqlite.Connection, sql: str, args: Any = ()) -> Any:
@@ -51,6 +50,10 @@ async def _one(db: aiosqlite.Connection, sql: str, args: Any = ()) -> Any:
     cursor keeps its read snapshot open, and later reads would see stale data."""
     rows = await db.execute_fetchall(sql, args)
     return next(iter(rows), None)
+
+
+def _one_sync(db: sqlite3.Connection, sql: str, args: Any = ()) -> Any:
+    return next(iter(db.execute(sql, args).fetchall()), None)
 
 
 def utcnow() -> datetime:
@@ -121,7 +124,6 @@ class SQLiteStorage:
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self._writer = writer
         self._reader = reader
-        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str) -> SQLiteStorage:
@@ -161,28 +163,43 @@ class SQLiteStorage:
             await self._reader.close()
         await self._writer.close()
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+    async def _write(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `body` as one BEGIN IMMEDIATE transaction, whole, on the writer's thread.
+
+        One hop to the thread per transaction, not one per statement, so no transaction
+        stays open while a statement's result waits for a busy event loop. aiosqlite has no
+        public call for running a function on its thread, hence _execute.
+        """
+
+        def transaction() -> T:
+            db = self._writer._conn
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._writer
+                result = body(db)
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            await self._writer.execute("COMMIT")
+            db.execute("COMMIT")
+            return result
+
+        # The writer thread runs one queued transaction at a time: it is the writer lock.
+        # An asyncio lock held across the hop would stay taken until the event loop got
+        # round to resuming its holder, and every other write would queue behind that.
+        return await self._writer._execute(transaction)
 
     async def _migrate(self) -> None:
-        async with self._transaction() as db:
-            (version,) = await _one(db, "PRAGMA user_version")  # type: ignore[misc]
+        def body(db: sqlite3.Connection) -> Any:
+            (version,) = _one_sync(db, "PRAGMA user_version")  # type: ignore[misc]
             if version > len(MIGRATIONS):
                 raise RuntimeError(
                     f"database schema {version} is newer than this program ({len(MIGRATIONS)})"
                 )
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _split_sql(script):
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version = {number}")
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+        return await self._write(body)
 
     async def schema_version(self) -> int:
         (version,) = await _one(self._reader, "PRAGMA user_version")  # type: ignore[misc]
@@ -221,8 +238,9 @@ class SQLiteStorage:
         new_card: CardIdentity,
     ) -> tuple[Customer, bool]:
         now = _ts(utcnow())
-        async with self._transaction() as db:
-            row = await _one(
+
+        def body(db: sqlite3.Connection) -> Any:
+            row = _one_sync(
                 db,
                 f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE telegram_id = ?",
                 (telegram_id,),
@@ -232,7 +250,7 @@ class SQLiteStorage:
             for _attempt in range(CARD_ATTEMPTS):
                 number, payload = new_card()
                 try:
-                    cursor = await db.execute(
+                    cursor = db.execute(
                         "INSERT INTO customers (telegram_id, name, language, card_number, "
                         "card_payload, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (telegram_id, name, language, number, payload, now, now),
@@ -245,7 +263,7 @@ class SQLiteStorage:
             customer_id = cursor.lastrowid
             assert customer_id is not None
             if welcome_points > 0:
-                await self._append(
+                self._append_sync(
                     db,
                     customer_id,
                     EntryKind.WELCOME,
@@ -257,15 +275,19 @@ class SQLiteStorage:
                     None,
                     now,
                 )
-            row = await _one(
+            row = _one_sync(
                 db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (customer_id,)
             )
             assert row is not None
             return _customer(row), True
 
+        return await self._write(body)
+
     async def _update(self, sql: str, *args: Any) -> None:
-        async with self._transaction() as db:
-            await db.execute(sql, args)
+        def body(db: sqlite3.Connection) -> Any:
+            db.execute(sql, args)
+
+        return await self._write(body)
 
     async def touch(self, customer_id: int, name: str) -> None:
         await self._update(
@@ -303,8 +325,8 @@ class SQLiteStorage:
 
     async def forget_customer(self, customer_id: int) -> None:
         # Personal data goes; the row and its ledger stay so balances and figures still add up.
-        async with self._transaction() as db:
-            cursor = await db.execute(
+        def body(db: sqlite3.Connection) -> Any:
+            cursor = db.execute(
                 "UPDATE customers SET telegram_id = NULL, name = '', language = NULL, "
                 "phone = NULL, birthday = NULL, promotions = 0, card_file_id = NULL, "
                 "card_file_key = NULL, card_number = 'forgotten-' || id, "
@@ -314,6 +336,8 @@ class SQLiteStorage:
             )
             if cursor.rowcount == 0:
                 raise NotFound(customer_id)
+
+        return await self._write(body)
 
     async def customers_by_phone(self, phone: str) -> list[Customer]:
         """Exact match first; else the same last nine digits (a number typed without country
@@ -333,9 +357,9 @@ class SQLiteStorage:
 
     # --- ledger ------------------------------------------------------------------------
 
-    async def _append(
+    def _append_sync(
         self,
-        db: aiosqlite.Connection,
+        db: sqlite3.Connection,
         customer_id: int,
         kind: EntryKind,
         amount: int,
@@ -347,13 +371,13 @@ class SQLiteStorage:
         now: str,
         shortfall: int = 0,
     ) -> tuple[LedgerEntry, int]:
-        row = await _one(db, "SELECT balance FROM customers WHERE id = ?", (customer_id,))
+        row = _one_sync(db, "SELECT balance FROM customers WHERE id = ?", (customer_id,))
         if row is None:
             raise NotFound(customer_id)
         balance = row[0] + amount
         if balance < 0:
             raise InsufficientPoints(row[0], amount)
-        cursor = await db.execute(
+        cursor = db.execute(
             "INSERT INTO ledger (customer_id, kind, amount, reason, operation_id, operator_id, "
             "reverses_id, bill_minor, created_at, shortfall) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -370,7 +394,7 @@ class SQLiteStorage:
             ),
         )
         # The cached balance moves in the same transaction as the entry that explains it.
-        await db.execute("UPDATE customers SET balance = ? WHERE id = ?", (balance, customer_id))
+        db.execute("UPDATE customers SET balance = ? WHERE id = ?", (balance, customer_id))
         entry = LedgerEntry(
             id=cursor.lastrowid or 0,
             customer_id=customer_id,
@@ -397,8 +421,8 @@ class SQLiteStorage:
         reverses_id: int | None = None,
         bill_minor: int | None = None,
     ) -> Booking:
-        async with self._transaction() as db:
-            booked = await self._already_booked(db, operation_id)
+        def body(db: sqlite3.Connection) -> Any:
+            booked = self._already_booked_sync(db, operation_id)
             if booked is not None:
                 existing = booked.entry
                 if (existing.customer_id, existing.kind, existing.amount) != (
@@ -408,7 +432,7 @@ class SQLiteStorage:
                 ):
                     raise OperationConflict(operation_id)
                 return booked
-            entry, balance = await self._append(
+            entry, balance = self._append_sync(
                 db,
                 customer_id,
                 kind,
@@ -422,27 +446,29 @@ class SQLiteStorage:
             )
             return Booking(entry, True, balance)
 
-    async def _already_booked(self, db: aiosqlite.Connection, operation_id: str) -> Booking | None:
-        row = await _one(
+        return await self._write(body)
+
+    def _already_booked_sync(self, db: sqlite3.Connection, operation_id: str) -> Booking | None:
+        row = _one_sync(
             db, f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?", (operation_id,)
         )
         if row is None:
             return None
         entry = _entry(row)
-        (balance,) = await _one(
+        (balance,) = _one_sync(
             db, "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
         )
         return Booking(entry, False, balance)
 
-    async def _operation(self, db: aiosqlite.Connection, entry_id: int) -> Operation | None:
-        row = await _one(
+    def _operation_sync(self, db: sqlite3.Connection, entry_id: int) -> Operation | None:
+        row = _one_sync(
             db,
             f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE id = ? AND kind IN (?, ?)",
             (entry_id, *REVERSIBLE),
         )
         if row is None:
             return None
-        refunded, reversed_points = await _one(
+        refunded, reversed_points = _one_sync(
             db,
             "SELECT coalesce(sum(bill_minor), 0), coalesce(sum(abs(amount) + shortfall), 0) "
             "FROM ledger WHERE reverses_id = ?",
@@ -450,17 +476,24 @@ class SQLiteStorage:
         )
         return Operation(_entry(row), int(refunded), int(reversed_points))
 
+    async def _read(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run several reads in one hop on the reader's thread (see `_write`)."""
+        return await self._reader._execute(body, self._reader._conn)
+
     async def operation(self, entry_id: int) -> Operation | None:
-        return await self._operation(self._reader, entry_id)
+        return await self._read(lambda db: self._operation_sync(db, entry_id))
 
     async def operations(self, customer_id: int, limit: int) -> list[Operation]:
-        rows = await self._reader.execute_fetchall(
-            "SELECT id FROM ledger WHERE customer_id = ? AND kind IN (?, ?) "
-            "ORDER BY id DESC LIMIT ?",
-            (customer_id, *REVERSIBLE, limit),
-        )
-        found = [await self._operation(self._reader, row[0]) for row in rows]
-        return [operation for operation in found if operation is not None]
+        def body(db: sqlite3.Connection) -> list[Operation]:
+            ids = db.execute(
+                "SELECT id FROM ledger WHERE customer_id = ? AND kind IN (?, ?) "
+                "ORDER BY id DESC LIMIT ?",
+                (customer_id, *REVERSIBLE, limit),
+            ).fetchall()
+            found = [self._operation_sync(db, row[0]) for row in ids]
+            return [operation for operation in found if operation is not None]
+
+        return await self._read(body)
 
     async def reverse(
         self,
@@ -475,13 +508,14 @@ class SQLiteStorage:
         A purchase refund never takes more than the balance holds: what it cannot take is
         recorded as the entry's shortfall, so the ledger still explains every point.
         """
-        async with self._transaction() as db:
-            booked = await self._already_booked(db, operation_id)
+
+        def body(db: sqlite3.Connection) -> Any:
+            booked = self._already_booked_sync(db, operation_id)
             if booked is not None:
                 if booked.entry.reverses_id != original_id:
                     raise OperationConflict(operation_id)
                 return booked
-            original = await self._operation(db, original_id)
+            original = self._operation_sync(db, original_id)
             if original is None or (original.open_points <= 0 and original.open_minor <= 0):
                 raise NothingToReverse(original_id)
             entry = original.entry
@@ -493,7 +527,7 @@ class SQLiteStorage:
                     raise NothingToReverse(original_id)
                 points = rule(entry.amount, entry.bill_minor or 0, original.refunded_minor, bill)
                 points = min(points, original.open_points)
-            (balance,) = await _one(
+            (balance,) = _one_sync(
                 db, "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
             )
             if entry.kind is EntryKind.REDEEM:
@@ -501,7 +535,7 @@ class SQLiteStorage:
             else:
                 taken = min(points, balance)
                 amount, shortfall = -taken, points - taken
-            new_entry, new_balance = await self._append(
+            new_entry, new_balance = self._append_sync(
                 db,
                 entry.customer_id,
                 EntryKind.REFUND,
@@ -515,6 +549,8 @@ class SQLiteStorage:
                 shortfall,
             )
             return Booking(new_entry, True, new_balance)
+
+        return await self._write(body)
 
     async def entry_by_operation(self, operation_id: str) -> LedgerEntry | None:
         row = await _one(
@@ -551,12 +587,14 @@ class SQLiteStorage:
         return [StaffMember(row[0], row[1], row[2], datetime.fromisoformat(row[3])) for row in rows]
 
     async def revoke_staff(self, telegram_id: int) -> bool:
-        async with self._transaction() as db:
-            cursor = await db.execute(
+        def body(db: sqlite3.Connection) -> Any:
+            cursor = db.execute(
                 "UPDATE staff SET revoked_at = ? WHERE telegram_id = ? AND revoked_at IS NULL",
                 (_ts(utcnow()), telegram_id),
             )
             return cursor.rowcount > 0
+
+        return await self._write(body)
 
     async def create_invite(self, payload: str, created_by: int, expires_at: datetime) -> None:
         await self._update(
@@ -571,8 +609,8 @@ class SQLiteStorage:
     async def use_invite(
         self, payload: str, telegram_id: int, name: str, now: datetime
     ) -> InviteOutcome:
-        async with self._transaction() as db:
-            row = await _one(
+        def body(db: sqlite3.Connection) -> Any:
+            row = _one_sync(
                 db, "SELECT expires_at, used_by FROM staff_invites WHERE payload = ?", (payload,)
             )
             if row is None:
@@ -581,18 +619,18 @@ class SQLiteStorage:
                 return InviteOutcome.USED
             if datetime.fromisoformat(row[0]) <= now:
                 return InviteOutcome.EXPIRED
-            found = await _one(
+            found = _one_sync(
                 db,
                 "SELECT 1 FROM staff WHERE telegram_id = ? AND revoked_at IS NULL",
                 (telegram_id,),
             )
             if found:
                 return InviteOutcome.ALREADY_STAFF
-            await db.execute(
+            db.execute(
                 "UPDATE staff_invites SET used_by = ?, used_at = ? WHERE payload = ?",
                 (telegram_id, _ts(now), payload),
             )
-            await db.execute(
+            db.execute(
                 "INSERT INTO staff (telegram_id, name, added_by, added_at) "
                 "SELECT ?, ?, created_by, ? FROM staff_invites WHERE payload = ? "
                 "ON CONFLICT (telegram_id) DO UPDATE SET revoked_at = NULL, name = excluded.name, "
@@ -600,6 +638,8 @@ class SQLiteStorage:
                 (telegram_id, name, _ts(now), payload),
             )
             return InviteOutcome.JOINED
+
+        return await self._write(body)
 
     # --- operations awaiting confirmation ------------------------------------------------
 
@@ -634,12 +674,15 @@ class SQLiteStorage:
         self, operation_id: str, expected: PendingStatus, new: PendingStatus
     ) -> bool:
         """Compare-and-set of the status: only one of two racing presses wins."""
-        async with self._transaction() as db:
-            cursor = await db.execute(
+
+        def body(db: sqlite3.Connection) -> Any:
+            cursor = db.execute(
                 "UPDATE pending_operations SET status = ? WHERE id = ? AND status = ?",
                 (new.value, operation_id, expected.value),
             )
             return cursor.rowcount > 0
+
+        return await self._write(body)
 
     async def set_pending_messages(
         self,

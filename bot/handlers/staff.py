@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import replace
 from html import escape
 
 from aiogram import Bot, F, Router
@@ -375,6 +376,10 @@ def build_router() -> Router:
                 kb.customer_decision(operation.id),
             ),
         )
+        if sent is not None:
+            await shop.storage.set_pending_messages(
+                operation.id, customer_message_id=sent.message_id
+            )
         if sent is None:
             await shop.storage.move_pending(
                 operation.id, PendingStatus.PENDING, PendingStatus.CANCELLED
@@ -392,9 +397,16 @@ def build_router() -> Router:
             ),
             reply_markup=kb.cancel_only(operation.id),
         )
-        await shop.storage.set_pending_messages(
-            operation.id, waiting.chat.id, waiting.message_id, sent.message_id
-        )
+        await shop.storage.set_pending_messages(operation.id, waiting.chat.id, waiting.message_id)
+        # A quick customer may have answered before this message existed: catch up now.
+        current = await shop.storage.pending(operation.id)
+        if current is not None and current.status is not PendingStatus.PENDING:
+            booked = await shop.storage.entry_by_operation(operation.id)
+            outcome = {
+                PendingStatus.EXPIRED: desk.Outcome.EXPIRED,
+            }.get(current.status, desk.Outcome.BOOKED if booked else desk.Outcome.CLOSED)
+            await show_redeem_result(bot, shop, current, outcome)
+            return
         asyncio.create_task(expire_later(bot, shop, operation.id))  # noqa: RUF006
 
     # --- refunds and undo ---------------------------------------------------------------------
@@ -656,7 +668,10 @@ async def answer_spending_request(
         await query.answer()
     else:
         await query.answer(outcome_text(result.outcome), show_alert=True)
-    await show_redeem_result(bot, shop, result.operation, result.outcome, result)
+    operation = result.operation
+    if operation.customer_message_id is None and isinstance(query.message, Message):
+        operation = replace(operation, customer_message_id=query.message.message_id)
+    await show_redeem_result(bot, shop, operation, result.outcome, result)
 
 
 async def show_redeem_result(
@@ -667,8 +682,15 @@ async def show_redeem_result(
     result: desk.Result | None = None,
 ) -> None:
     """Update both chats: the customer's request and the cashier's waiting message."""
+    # Re-read: the cashier's message id may have been stored after this answer began.
+    fresh = await shop.storage.pending(operation.id)
+    if fresh is not None:
+        operation = replace(
+            fresh, customer_message_id=fresh.customer_message_id or operation.customer_message_id
+        )
     customer = await shop.storage.customer(operation.customer_id)
-    staff_language = None
+    staff = await shop.storage.customer_by_telegram(operation.operator_id)
+    staff_language = staff.language if staff else None
     amount = operation.points
     balance = (
         result.booking.balance
