@@ -53,6 +53,21 @@ async def book_purchase(fake: FakeTelegram, cashier: dict, amount: str) -> SentM
     return confirmation
 
 
+async def ask_to_spend_all(
+    fake: FakeTelegram, cashier: dict, customer_chat: int, payload: str
+) -> tuple[SentMessage, SentMessage]:
+    """Open the card, spend every point on a 100.00 bill; (customer's request, cashier's wait)."""
+    view = await open_by_link(fake, cashier, payload)
+    fake.press(cashier, view, view.callback("Spend"))
+    await fake.next_message(cashier["id"])
+    fake.send_message(cashier, "100")
+    ask = await fake.next_message(cashier["id"])
+    fake.press(cashier, ask, ask.callback("Spend 50"))
+    request = await fake.next_message(customer_chat)
+    waiting = await fake.next_message(cashier["id"])
+    return request, waiting
+
+
 async def test_scan_purchase_receipt_and_double_tap(app: Application, fake: FakeTelegram) -> None:
     cashier = await hire_cashier(fake)
     _ann, customer, _ = await customer_with_card(app, fake, 3001)
@@ -208,14 +223,7 @@ async def test_redeem_needs_the_customer(app: Application, fake: FakeTelegram) -
 async def test_redeem_declined_books_nothing(app: Application, fake: FakeTelegram) -> None:
     cashier = await hire_cashier(fake)
     ann, customer, _ = await customer_with_card(app, fake, 3006)
-    view = await open_by_link(fake, cashier, customer.card_payload)
-    fake.press(cashier, view, view.callback("Spend"))
-    await fake.next_message(CASHIER_ID)
-    fake.send_message(cashier, "100")
-    ask = await fake.next_message(CASHIER_ID)
-    fake.press(cashier, ask, ask.callback("Spend 50"))
-    request = await fake.next_message(3006)
-    waiting = await fake.next_message(CASHIER_ID)
+    request, waiting = await ask_to_spend_all(fake, cashier, 3006, customer.card_payload)
     fake.press(ann, request, request.callback("No"))
     await fake.wait_for(lambda: "declined" in waiting.content)
     assert "not spent" in request.content
@@ -394,15 +402,8 @@ async def test_unanswered_spending_request_expires(
     monkeypatch.setattr(desk, "CUSTOMER_CONFIRM_TTL", timedelta(seconds=1))
     cashier = await hire_cashier(fake)
     ann, customer, _ = await customer_with_card(app, fake, 3013)
-    view = await open_by_link(fake, cashier, customer.card_payload)
-    fake.press(cashier, view, view.callback("Spend"))
-    await fake.next_message(CASHIER_ID)
-    fake.send_message(cashier, "100")
-    ask = await fake.next_message(CASHIER_ID)
-    fake.press(cashier, ask, ask.callback("Spend 50"))
-    request = await fake.next_message(3013)
+    request, waiting = await ask_to_spend_all(fake, cashier, 3013, customer.card_payload)
     yes = request.callback("Yes")
-    waiting = await fake.next_message(CASHIER_ID)
     await fake.wait_for(lambda: "did not answer" in waiting.content, timeout=10)
     assert "expired" in request.content
     late = fake.press(ann, request, yes)
