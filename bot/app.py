@@ -17,9 +17,8 @@ from aiogram.types import BotCommand
 from bot.config import Settings
 from bot.handlers import build_routers
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
-from bot.middlewares import CustomerMiddleware
+from bot.middlewares import IdentityMiddleware
 from bot.program import Program, load_program
-from bot.roles import RoleMiddleware
 from bot.shop import Shop
 from storage import Storage, open_storage
 
@@ -51,13 +50,11 @@ def create_bot(settings: Settings) -> Bot:
 
 def create_dispatcher(shop: Shop) -> Dispatcher:
     dp = Dispatcher(storage=MemoryStorage(), shop=shop)
-    customers = CustomerMiddleware(shop.storage)
-    roles = RoleMiddleware(shop.storage, shop.settings.owner_ids)
+    identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids)
     locale = CustomerLocaleMiddleware(shop.i18n)
     # Order matters: the customer is loaded first, so their saved language picks the locale.
     for observer in (dp.message, dp.callback_query):
-        observer.outer_middleware(customers)
-        observer.outer_middleware(roles)
+        observer.outer_middleware(identity)
         observer.outer_middleware(locale)
     dp.include_routers(*build_routers(shop.i18n))
     return dp

@@ -93,7 +93,7 @@ def pick_language(saved: str | None, telegram_code: str | None, default: str) ->
 
 
 class CustomerLocaleMiddleware(I18nMiddleware):
-    """Chooses the locale from the stored customer (loaded earlier by CustomerMiddleware)."""
+    """Chooses the locale from the stored customer (loaded earlier by IdentityMiddleware)."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         customer = data.get("customer")

@@ -9,6 +9,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
+from bot.roles import Role, role_for
 from storage import Storage
 from storage.sqlite import utcnow
 
@@ -19,11 +20,13 @@ def display_name(user: User) -> str:
     return user.full_name.strip()[:64]
 
 
-class CustomerMiddleware(BaseMiddleware):
-    """Puts the sender's customer record (or None) into handler data as `customer`."""
+class IdentityMiddleware(BaseMiddleware):
+    """Puts the sender's customer record (or None) as `customer` and their current `role`
+    into handler data, fresh for every update: a removed cashier loses access at once."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, owner_ids: frozenset[int]) -> None:
         self.storage = storage
+        self.owner_ids = owner_ids
 
     async def __call__(
         self,
@@ -32,8 +35,12 @@ class CustomerMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        customer = await self.storage.customer_by_telegram(user.id) if user else None
-        if customer and user:
+        if user is None:
+            data["customer"], data["role"] = None, Role.CUSTOMER
+            return await handler(event, data)
+        customer, is_staff = await self.storage.identify(user.id)
+        data["role"] = role_for(user.id, is_staff, self.owner_ids)
+        if customer:
             name = display_name(user)
             # Write "last seen" at most every few minutes: a write per update would be wasteful.
             if name != customer.name or utcnow() - customer.last_seen_at > TOUCH_EVERY:

@@ -1,16 +1,11 @@
-"""Who may do what: roles are looked up on every update, never trusted from a button."""
+"""Who may do what: the role is looked up on every update, never trusted from a button."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from enum import IntEnum
-from typing import Any
 
-from aiogram import BaseMiddleware
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject, User
-
-from storage import Storage
+from aiogram.types import TelegramObject
 
 
 class Role(IntEnum):
@@ -19,36 +14,14 @@ class Role(IntEnum):
     OWNER = 2
 
 
-async def role_of(storage: Storage, owner_ids: frozenset[int], telegram_id: int) -> Role:
+def role_for(telegram_id: int, is_staff: bool, owner_ids: frozenset[int]) -> Role:
     if telegram_id in owner_ids:
         return Role.OWNER
-    if await storage.staff_member(telegram_id) is not None:
-        return Role.CASHIER
-    return Role.CUSTOMER
-
-
-class RoleMiddleware(BaseMiddleware):
-    """Puts the sender's current `role` into handler data, fresh for every update."""
-
-    def __init__(self, storage: Storage, owner_ids: frozenset[int]) -> None:
-        self.storage = storage
-        self.owner_ids = owner_ids
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        user: User | None = data.get("event_from_user")
-        data["role"] = (
-            await role_of(self.storage, self.owner_ids, user.id) if user else Role.CUSTOMER
-        )
-        return await handler(event, data)
+    return Role.CASHIER if is_staff else Role.CUSTOMER
 
 
 class HasRole(Filter):
-    """Passes when the sender's role (from RoleMiddleware) is at least `minimum`."""
+    """Passes when the sender's role (from IdentityMiddleware) is at least `minimum`."""
 
     def __init__(self, minimum: Role) -> None:
         self.minimum = minimum

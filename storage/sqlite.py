@@ -223,6 +223,25 @@ class SQLiteStorage:
     async def customer_by_telegram(self, telegram_id: int) -> Customer | None:
         return await self._one_customer("telegram_id = ?", telegram_id)
 
+    async def identify(self, telegram_id: int) -> tuple[Customer | None, bool]:
+        """The sender's customer record and whether they are active staff, in one hop:
+        this runs for every update."""
+
+        def body(db: sqlite3.Connection) -> tuple[Customer | None, bool]:
+            row = _one_sync(
+                db,
+                f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE telegram_id = ?",
+                (telegram_id,),
+            )
+            staff = _one_sync(
+                db,
+                "SELECT 1 FROM staff WHERE telegram_id = ? AND revoked_at IS NULL",
+                (telegram_id,),
+            )
+            return (_customer(row) if row else None), staff is not None
+
+        return await self._read(body)
+
     async def customer_by_card_number(self, card_number: str) -> Customer | None:
         return await self._one_customer("card_number = ? AND forgotten_at IS NULL", card_number)
 
