@@ -1,7 +1,9 @@
 """Throughput and latency of the cashier's desk, next to a bare aiogram echo bot.
 
-Both bots run in this process against the same fake Bot API server on 127.0.0.1 (the one the
-tests use), so every update and reply crosses real HTTP. Simulated cashiers work in parallel:
+Each bot runs as its own process (`python -m bot`, `python -m bench.echo_bot`) against the same
+fake Bot API server on 127.0.0.1 (the one the tests use), which runs here with the simulated
+users; every update and reply crosses real HTTP, and the bot has its own CPU as it would
+beside Telegram's servers. Simulated cashiers work in parallel:
 scan a card (deep link), type an amount, confirm; every fifth customer also spends points,
 which needs the customer's own confirmation. Each step is one update answered by one reply;
 its latency runs from the moment the update is queued to the moment the reply arrives.
@@ -14,30 +16,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
+import signal
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from aiogram import Bot, Dispatcher, F
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Message
-
-from bot.app import Application
-from bot.config import Settings
-from bot.program import DEFAULT_PROGRAM
 from bot.tokens import new_card_identity
 from storage import SQLiteStorage
 from tests.fakeapi import TOKEN, FakeTelegram
 
 REPLY_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto"})
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class TimedFake(FakeTelegram):
@@ -45,6 +42,8 @@ class TimedFake(FakeTelegram):
 
     def __init__(self) -> None:
         super().__init__()
+        self.polled = asyncio.Event()
+        self.calls = 0  # Bot API calls other than getUpdates
         self._waiters: dict[tuple[int, str], list[asyncio.Future[dict[str, Any]]]] = defaultdict(
             list
         )
@@ -52,6 +51,10 @@ class TimedFake(FakeTelegram):
     def _record(self, method: str, params: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         super()._record(method, params, *args, **kwargs)
         self.requests.clear()  # the benchmark does not read the log; keep memory flat
+        if method == "getUpdates":
+            self.polled.set()
+        else:
+            self.calls += 1
         if method in REPLY_METHODS:
             chat = params.get("chat_id")
             with contextlib.suppress(TypeError, ValueError):
@@ -94,7 +97,7 @@ class Stats:
         self.steps += 1
         return params
 
-    def report(self, name: str, seconds: float) -> dict[str, float]:
+    def report(self, name: str, seconds: float, calls: int, cpu: float | None) -> dict[str, float]:
         every = [value for values in self.latencies.values() for value in values]
         result = {
             "ops_per_s": self.steps / seconds,
@@ -105,27 +108,68 @@ class Stats:
             f"{name:8} {self.steps:6} steps in {seconds:6.2f} s: {result['ops_per_s']:7.1f} ops/s, "
             f"p50 {result['p50_ms']:6.1f} ms, p99 {result['p99_ms']:6.1f} ms"
         )
+        spent = f", bot CPU {cpu * 1000 / self.steps:.2f} ms" if cpu is not None else ""
+        print(f"         per step: {calls / self.steps:.2f} Bot API calls{spent}")
         for kind, values in sorted(self.latencies.items()):
             median = statistics.median(values) * 1000
             print(f"         {kind:10} n={len(values):5} p50 {median:6.1f} ms")
         return result
 
 
-def fake_session(fake: FakeTelegram) -> AiohttpSession:
-    return AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
+async def spawn(module: str, **env: str) -> asyncio.subprocess.Process:
+    """Start a bot process; its stderr is kept to explain a failure."""
+    keep = ("PATH", "HOME", "LANG", "TMPDIR")
+    environ = {key: value for key, value in os.environ.items() if key in keep}
+    environ.update(PYTHONPATH=str(ROOT), **env)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        cwd=ROOT,
+        env=environ,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def started(process: asyncio.subprocess.Process, fake: TimedFake) -> None:
+    polled = asyncio.ensure_future(fake.polled.wait())
+    exited = asyncio.ensure_future(process.wait())
+    await asyncio.wait({polled, exited}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    exited.cancel()
+    if not polled.done():
+        polled.cancel()
+        await stop(process)
+        raise RuntimeError("the bot did not start polling")
+
+
+def cpu_seconds(process: asyncio.subprocess.Process) -> float | None:
+    """User plus system CPU of a running process, where /proc tells it."""
+    try:
+        with open(f"/proc/{process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_between(before: float | None, after: float | None) -> float | None:
+    return after - before if before is not None and after is not None else None
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    if process.returncode not in (0, -signal.SIGTERM):
+        raise RuntimeError(f"the bot exited with {process.returncode}: {stderr.decode()}")
 
 
 async def run_echo(steps: int, workers: int) -> dict[str, float]:
     fake = TimedFake()
     await fake.start()
-    bot = Bot(TOKEN, session=fake_session(fake))
-    dp = Dispatcher()
-
-    @dp.message(F.text)
-    async def echo(message: Message) -> None:
-        await message.answer(message.text or "")
-
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+    process = await spawn("bench.echo_bot", BOT_TOKEN=TOKEN, BOT_API_URL=fake.base_url)
+    await started(process, fake)
     stats = Stats()
     users = [fake.user(10_000 + i, f"U{i}") for i in range(workers)]
 
@@ -134,14 +178,13 @@ async def run_echo(steps: int, workers: int) -> dict[str, float]:
             text = f"hi {index}"
             await stats.step(fake, user["id"], "echo", lambda t=text: fake.send_message(user, t))
 
-    started = time.perf_counter()
+    cpu, began, calls = cpu_seconds(process), time.perf_counter(), fake.calls
     await asyncio.gather(*(worker(user, steps // workers) for user in users))
-    elapsed = time.perf_counter() - started
-    await dp.stop_polling()
-    await polling
-    await bot.session.close()
+    elapsed, calls = time.perf_counter() - began, fake.calls - calls
+    cpu = cpu_between(cpu, cpu_seconds(process))
+    await stop(process)
     await fake.stop()
-    return stats.report("echo", elapsed)
+    return stats.report("echo", elapsed, calls, cpu)
 
 
 def seed(path: Path, customers: int, cashiers: list[int]) -> list[tuple[int, str]]:
@@ -185,22 +228,16 @@ async def run_desk(steps: int, workers: int, customers: int) -> dict[str, float]
 
     fake = TimedFake()
     await fake.start()
-    settings = Settings(
-        bot_token=TOKEN,
-        bot_api_url=fake.base_url,
-        database_path=str(database),
-        owner_ids=frozenset(),
-        shop_name="Bench shop",
-        timezone=ZoneInfo("UTC"),
-        default_locale="en",
-        log_level="WARNING",
-        program_file=Path("program.toml"),
+    process = await spawn(
+        "bot",
+        BOT_TOKEN=TOKEN,
+        BOT_API_URL=fake.base_url,
+        DATABASE_URL=f"sqlite:///{database}",
+        SHOP_NAME="Bench shop",
+        LOG_LEVEL="WARNING",
+        PROGRAM_FILE=str(ROOT / "program.toml"),
     )
-    app = await Application.create(settings, DEFAULT_PROGRAM)
-    await app.prepare()
-    polling = asyncio.create_task(
-        app.dispatcher.start_polling(app.bot, handle_signals=False, polling_timeout=1)
-    )
+    await started(process, fake)
     stats = Stats()
     rng = random.Random(7)
 
@@ -261,21 +298,22 @@ async def run_desk(steps: int, workers: int, customers: int) -> dict[str, float]
                 )
                 done += 4
 
-    started = time.perf_counter()
+    cpu, began, calls = cpu_seconds(process), time.perf_counter(), fake.calls
     await asyncio.gather(
         *(
             worker(cashier, steps // workers, cards[index::workers])
             for index, cashier in enumerate(cashier_ids)
         )
     )
-    elapsed = time.perf_counter() - started
-    mismatches = await app.shop.storage.balance_mismatches()  # type: ignore[attr-defined]
-    await app.dispatcher.stop_polling()
-    await polling
-    await app.close()
+    elapsed, calls = time.perf_counter() - began, fake.calls - calls
+    cpu = cpu_between(cpu, cpu_seconds(process))
+    await stop(process)
     await fake.stop()
+    storage = await SQLiteStorage.open(str(database))
+    mismatches = await storage.balance_mismatches()
+    await storage.close()
     assert mismatches == [], mismatches
-    return stats.report("desk", elapsed)
+    return stats.report("desk", elapsed, calls, cpu)
 
 
 async def main() -> None:

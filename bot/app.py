@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
@@ -19,6 +17,7 @@ from bot.handlers import build_routers
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
 from bot.middlewares import IdentityMiddleware
 from bot.program import Program, load_program
+from bot.session import create_session
 from bot.shop import Shop
 from storage import Storage, open_storage
 
@@ -36,14 +35,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 
 def create_bot(settings: Settings) -> Bot:
-    session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
-        if settings.bot_api_url
-        else AiohttpSession()
-    )
     return Bot(
         settings.bot_token,
-        session=session,
+        session=create_session(settings.bot_api_url),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
 

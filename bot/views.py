@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
+from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 from bot.card import CardView
 from bot.i18n import _, ngettext
@@ -23,12 +25,21 @@ def locale() -> str:
     return I18n.get_current().current_locale
 
 
+@cache
+def number_formats(code: str) -> tuple[Locale, NumberPattern, NumberPattern]:
+    """A locale's integer and money patterns, parsed once: every reply shows several numbers."""
+    parsed = Locale.parse(code)
+    return parsed, parsed.decimal_formats[None], parse_pattern("#,##0.00")
+
+
 def number(value: int) -> str:
-    return format_decimal(value, locale=locale())
+    parsed, integer, _money = number_formats(locale())
+    return integer.apply(value, parsed)
 
 
 def money(minor: int) -> str:
-    return format_decimal(Decimal(minor) / 100, format="#,##0.00", locale=locale())
+    parsed, _integer, pattern = number_formats(locale())
+    return pattern.apply(Decimal(minor) / 100, parsed)
 
 
 def points(count: int) -> str:
