@@ -15,6 +15,7 @@ from aiogram.types import BotCommand
 from bot.config import Settings
 from bot.handlers import build_routers
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
+from bot.jobs import Jobs
 from bot.middlewares import IdentityMiddleware
 from bot.program import Program, load_program
 from bot.session import create_session
@@ -29,6 +30,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("history", N_("Points history")),
     ("settings", N_("Language, phone, birthday, promotions")),
     ("language", N_("Change language")),
+    ("program", N_("How the program works")),
+    ("give", N_("Give points to a good cause")),
     ("help", N_("How it works")),
     ("forget", N_("Delete my data")),
 )
@@ -44,7 +47,7 @@ def create_bot(settings: Settings) -> Bot:
 
 def create_dispatcher(shop: Shop) -> Dispatcher:
     dp = Dispatcher(storage=MemoryStorage(), shop=shop)
-    identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids)
+    identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.program.stamps)
     locale = CustomerLocaleMiddleware(shop.i18n)
     # Order matters: the customer is loaded first, so their saved language picks the locale.
     for observer in (dp.message, dp.callback_query):
@@ -61,6 +64,7 @@ async def register_commands(bot: Bot, shop: Shop) -> None:
         commands = [
             BotCommand(command=name, description=shop.i18n.gettext(text, locale=locale))
             for name, text in COMMANDS
+            if name != "give" or shop.program.cause
         ]
         await bot.set_my_commands(commands, language_code=language)
 
@@ -72,18 +76,22 @@ class Application:
     bot: Bot
     dispatcher: Dispatcher
     shop: Shop
+    jobs: Jobs
+    closed: bool = False
 
     @classmethod
     async def create(cls, settings: Settings, program: Program | None = None) -> Application:
         program = program or load_program(settings.program_file)
         storage: Storage = await open_storage(settings.database_path)
         shop = Shop(settings, program, storage, build_i18n(settings.default_locale))
-        return cls(create_bot(settings), create_dispatcher(shop), shop)
+        bot = create_bot(settings)
+        return cls(bot, create_dispatcher(shop), shop, Jobs(bot, shop))
 
     async def prepare(self) -> None:
         me = await self.bot.get_me()
         log.info("running as @%s (id %s)", me.username, me.id)
         await register_commands(self.bot, self.shop)
+        self.jobs.start()
 
     async def run(self, handle_signals: bool = True) -> None:
         try:
@@ -99,6 +107,10 @@ class Application:
             await self.dispatcher.stop_polling()
 
     async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await self.jobs.stop()
         await self.bot.session.close()
         await self.shop.storage.close()
 

@@ -13,7 +13,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
-RENDER_VERSION = "1"  # bump when the layout changes so cached file_ids are not reused
+RENDER_VERSION = "2"  # bump when the layout changes so cached file_ids are not reused
 WIDTH, HEIGHT = 1200, 740
 MARGIN = 60
 QR_BOX = 470
@@ -41,6 +41,7 @@ class CardView:
     label_balance: str
     label_tier: str
     footer: str
+    stamps: str = ""  # "filled/total" on a stamp card: drawn as circles in place of the tier
 
     def cache_key(self) -> str:
         digest = hashlib.sha256("\x1f".join((RENDER_VERSION, *astuple(self))).encode())
@@ -105,6 +106,23 @@ def qr_image(link: str, box_size: int) -> Image.Image:
     return code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
 
 
+def _draw_stamps(draw: ImageDraw.ImageDraw, xy: tuple[int, int], stamps: str, width: int) -> None:
+    """A row of filled and empty circles; as "7 / 20" text when they would not fit."""
+    filled, total = (int(part) for part in stamps.split("/"))
+    x, y = xy
+    step = width // max(total, 1)
+    if step < 24:
+        _draw_text(draw, (x, y - 4), f"{filled} / {total}", 44, INK, True)
+        return
+    size = min(step - 8, 44)
+    for index in range(total):
+        box = (x + index * step, y, x + index * step + size, y + size)
+        if index < filled:
+            draw.ellipse(box, fill=ACCENT)
+        else:
+            draw.ellipse(box, outline=MUTED, width=3)
+
+
 def render_card(view: CardView) -> bytes:
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
@@ -121,6 +139,9 @@ def render_card(view: CardView) -> bytes:
     )
     for label, value, size, top in rows:
         _draw_text(draw, (MARGIN, top), fit(label, 28, text_width_max), 28, MUTED)
+        if view.stamps and label == view.label_tier:
+            _draw_stamps(draw, (MARGIN, top + 40), view.stamps, text_width_max)
+            continue
         _draw_text(
             draw, (MARGIN, top + 36), fit(value, size, text_width_max, True), size, INK, True
         )

@@ -10,6 +10,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyKeyboardMarkup
 from aiogram.utils.deep_linking import create_deep_link
 
+from bot import loyalty
 from bot.card import render_card
 from bot.shop import Shop
 from bot.views import card_caption, card_view
@@ -30,14 +31,16 @@ async def send_card(
     chat_id: int,
     reply_markup: ReplyKeyboardMarkup | InlineKeyboardMarkup | None = None,
 ) -> None:
+    standing = await loyalty.standing(shop, customer)
     view = card_view(
         customer,
         shop.program,
+        standing,
         shop.settings.shop_name,
         await card_link(bot, customer.card_payload),
     )
     key = view.cache_key()
-    caption = card_caption(customer, shop.program, shop.settings.shop_name)
+    caption = card_caption(customer, shop.program, standing, shop.settings.shop_name)
     if customer.card_file_id and customer.card_file_key == key:
         try:
             await bot.send_photo(

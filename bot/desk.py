@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot import loyalty
 from bot.phones import normalize_phone
-from bot.program import points_for_purchase, reversal_points
+from bot.program import Earned, Reward, Tier, lot_expiry, reversal_points
 from bot.shop import Shop
 from bot.tokens import new_operation_id, normalize_card_number
 from storage import (
@@ -27,6 +28,8 @@ from storage.base import PendingOperation, PendingStatus
 from storage.sqlite import utcnow
 
 STAFF_CONFIRM_TTL = timedelta(minutes=15)
+# Operations only the customer may confirm: spending their points, giving them away.
+CUSTOMER_CONFIRMS = frozenset({EntryKind.REDEEM, EntryKind.DONATION})
 CUSTOMER_CONFIRM_TTL = timedelta(minutes=2)
 
 
@@ -46,6 +49,7 @@ class Result:
     outcome: Outcome
     operation: PendingOperation | None = None
     booking: Booking | None = None
+    upgraded: Tier | None = None  # the tier a purchase lifted the customer to
 
 
 async def find_customers(shop: Shop, text: str) -> list[Customer] | None:
@@ -71,6 +75,8 @@ async def _draft(
     bill_minor: int | None,
     ttl: timedelta,
     reverses_id: int | None = None,
+    rules: str = "",
+    reward: str = "",
 ) -> PendingOperation:
     now = utcnow()
     operation = PendingOperation(
@@ -87,6 +93,8 @@ async def _draft(
         customer_message_id=None,
         created_at=now,
         expires_at=now + ttl,
+        rules=rules,
+        reward=reward,
     )
     await shop.storage.create_pending(operation)
     return operation
@@ -94,18 +102,54 @@ async def _draft(
 
 async def draft_purchase(
     shop: Shop, customer: Customer, operator_id: int, bill_minor: int
-) -> PendingOperation:
-    points = points_for_purchase(shop.program, bill_minor)
-    return await _draft(
-        shop, EntryKind.PURCHASE, customer, operator_id, points, bill_minor, STAFF_CONFIRM_TTL
+) -> tuple[PendingOperation, Earned]:
+    earned = await loyalty.purchase_earning(shop, customer, bill_minor)
+    operation = await _draft(
+        shop,
+        EntryKind.PURCHASE,
+        customer,
+        operator_id,
+        earned.points,
+        bill_minor,
+        STAFF_CONFIRM_TTL,
+        rules=earned.rules(shop.program),
     )
+    return operation, earned
 
 
 async def draft_redeem(
-    shop: Shop, customer: Customer, operator_id: int, points: int, bill_minor: int
+    shop: Shop,
+    customer: Customer,
+    operator_id: int,
+    points: int,
+    bill_minor: int | None,
+    reward: Reward | None = None,
 ) -> PendingOperation:
+    """Spending points on a bill, or on a reward (a catalogue item, or the stamp reward)."""
     return await _draft(
-        shop, EntryKind.REDEEM, customer, operator_id, points, bill_minor, CUSTOMER_CONFIRM_TTL
+        shop,
+        EntryKind.REDEEM,
+        customer,
+        operator_id,
+        points,
+        bill_minor,
+        CUSTOMER_CONFIRM_TTL,
+        reward=reward.name if reward else "",
+    )
+
+
+async def draft_donation(shop: Shop, customer: Customer, points: int) -> PendingOperation:
+    """A customer giving points to the shop's cause; they confirm it themselves."""
+    assert customer.telegram_id is not None
+    return await _draft(
+        shop,
+        EntryKind.DONATION,
+        customer,
+        customer.telegram_id,
+        points,
+        None,
+        STAFF_CONFIRM_TTL,
+        reward=shop.program.cause,
     )
 
 
@@ -167,8 +211,9 @@ async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool
         return stop
     operation = await shop.storage.pending(operation_id)
     assert operation is not None
-    if (operation.kind is EntryKind.REDEEM) != by_customer:
+    if (operation.kind in CUSTOMER_CONFIRMS) != by_customer:
         return Result(Outcome.FORBIDDEN, operation)
+    expires_at = lot_expiry(shop.program, utcnow())
     try:
         if operation.kind is EntryKind.REFUND:
             assert operation.reverses_id is not None
@@ -178,17 +223,23 @@ async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool
                 operation.id,
                 operation.operator_id,
                 reversal_points,
+                expires_at=expires_at,
             )
         else:
-            sign = -1 if operation.kind is EntryKind.REDEEM else 1
+            sign = -1 if operation.kind in CUSTOMER_CONFIRMS else 1
+            reason = operation.kind.value
+            if operation.reward:
+                reason += ": " + operation.reward
             booking = await shop.storage.book(
                 operation.customer_id,
                 operation.kind,
                 sign * operation.points,
                 operation.id,
-                reason=operation.kind.value,
+                reason=reason,
                 operator_id=operation.operator_id,
                 bill_minor=operation.bill_minor,
+                rules=operation.rules,
+                expires_at=expires_at if sign > 0 else None,
             )
     except InsufficientPoints:
         await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.DECLINED)
@@ -199,7 +250,12 @@ async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool
         )
         return Result(Outcome.NOTHING_LEFT, operation)
     await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.CONFIRMED)
-    return Result(Outcome.BOOKED if booking.created else Outcome.ALREADY, operation, booking)
+    if not booking.created:
+        return Result(Outcome.ALREADY, operation, booking)
+    upgraded = None
+    if operation.kind is EntryKind.PURCHASE:
+        upgraded = await loyalty.review_upgrade(shop, operation.customer_id)
+    return Result(Outcome.BOOKED, operation, booking, upgraded)
 
 
 async def close(
@@ -210,7 +266,7 @@ async def close(
     if stop is not None:
         return stop
     operation = await shop.storage.pending(operation_id)
-    if by_customer and (operation is None or operation.kind is not EntryKind.REDEEM):
+    if by_customer and (operation is None or operation.kind not in CUSTOMER_CONFIRMS):
         # A customer may only turn down a spending request, never a cashier's draft.
         return Result(Outcome.FORBIDDEN, operation)
     moved = await shop.storage.move_pending(operation_id, PendingStatus.PENDING, status)

@@ -136,10 +136,20 @@ class StaffCb(CallbackData, prefix="staff"):
     who: int = 0
 
 
-def desk_actions(view: str) -> InlineKeyboardMarkup:
+class RewardCb(CallbackData, prefix="rw"):
+    """A reward from the program's catalogue, by position, within one staff view."""
+
+    view: str
+    index: int
+
+
+def desk_actions(view: str, stamps: bool = False) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("🛒 Purchase"), callback_data=DeskCb(action="purchase", view=view))
-    builder.button(text=_("🎁 Spend points"), callback_data=DeskCb(action="redeem", view=view))
+    builder.button(
+        text=_("🎁 Give reward") if stamps else _("🎁 Spend points"),
+        callback_data=DeskCb(action="redeem", view=view),
+    )
     builder.button(text=_("↩️ Refund or undo"), callback_data=DeskCb(action="refund", view=view))
     builder.adjust(2, 1)
     return builder.as_markup()
@@ -171,6 +181,16 @@ def spend_all(view: str, points_label: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def rewards(view: str, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+    if not choices:
+        return None
+    builder = InlineKeyboardBuilder()
+    for index, label in choices:
+        builder.button(text=label, callback_data=RewardCb(view=view, index=index))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
 def full_refund(view: str, label: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=label, callback_data=DeskCb(action="refund_full", view=view))
@@ -194,4 +214,18 @@ def staff_list(cashiers: list[tuple[int, str]]) -> InlineKeyboardMarkup:
             callback_data=StaffCb(action="revoke", who=telegram_id),
         )
     builder.adjust(1)
+    return builder.as_markup()
+
+
+class GiveCb(CallbackData, prefix="give"):
+    """Confirm or drop a donation the customer drafted; the id is opaque."""
+
+    id: str
+    ok: bool
+
+
+def donation_decision(operation_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("💚 Yes, give them"), callback_data=GiveCb(id=operation_id, ok=True))
+    builder.button(text=_("✖ No"), callback_data=GiveCb(id=operation_id, ok=False))
     return builder.as_markup()

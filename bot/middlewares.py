@@ -10,6 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from bot.roles import Role, role_for
+from bot.views import counting_stamps
 from storage import Storage
 from storage.sqlite import utcnow
 
@@ -24,9 +25,10 @@ class IdentityMiddleware(BaseMiddleware):
     """Puts the sender's customer record (or None) as `customer` and their current `role`
     into handler data, fresh for every update: a removed cashier loses access at once."""
 
-    def __init__(self, storage: Storage, owner_ids: frozenset[int]) -> None:
+    def __init__(self, storage: Storage, owner_ids: frozenset[int], stamps: bool = False) -> None:
         self.storage = storage
         self.owner_ids = owner_ids
+        self.stamps = stamps
 
     async def __call__(
         self,
@@ -34,6 +36,7 @@ class IdentityMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        counting_stamps.set(self.stamps)  # scoped to this update's task
         user: User | None = data.get("event_from_user")
         if user is None:
             data["customer"], data["role"] = None, Role.CUSTOMER

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from html import escape
+from html import escape, unescape
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
@@ -16,9 +18,19 @@ from babel.numbers import NumberPattern, parse_pattern
 from bot.card import CardView
 from bot.i18n import _, ngettext
 from bot.phones import mask_phone
-from bot.program import BUILTIN_TIER_NAMES, Program, points_value_minor
+from bot.program import (
+    BUILTIN_TIER_NAMES,
+    Earning,
+    Program,
+    TierWindow,
+    points_value_minor,
+    stamp_rewards,
+)
 from bot.tokens import format_card_number
-from storage import Customer, EntryKind, LedgerEntry, Operation
+from storage import Customer, EntryKind, ExpiringPoints, LedgerEntry, Operation
+
+if TYPE_CHECKING:
+    from bot.loyalty import Standing
 
 
 def locale() -> str:
@@ -42,8 +54,29 @@ def money(minor: int) -> str:
     return pattern.apply(Decimal(minor) / 100, parsed)
 
 
+# Stamp programs count stamps where others count points; set per update (and per job) from
+# the program in force, so every text that shows a balance says the right word.
+counting_stamps: ContextVar[bool] = ContextVar("counting_stamps", default=False)
+
+
 def points(count: int) -> str:
+    if counting_stamps.get():
+        return ngettext("{count} stamp", "{count} stamps", count, count=number(count))
     return ngettext("{count} point", "{count} points", count, count=number(count))
+
+
+def stamp_row(program: Program, stamps: int) -> str:
+    """Filled and empty circles for the stamps towards the next reward."""
+    size = program.stamps_for_reward
+    filled = size if stamps >= size else stamps % size
+    return "●" * filled + "○" * (size - filled)
+
+
+def reward_text(program: Program) -> str:
+    """What a full stamp card pays for, in the customer's language."""
+    if program.stamp_reward:
+        return escape(program.stamp_reward)
+    return _("{amount} off your bill", amount=money(program.stamp_reward_discount_minor))
 
 
 def tier_name(name: str) -> str:
@@ -55,42 +88,117 @@ def holder_name(customer: Customer) -> str:
     return customer.name or _("Customer")
 
 
-def card_view(customer: Customer, program: Program, shop_name: str, link: str) -> CardView:
+def progress_text(program: Program, customer: Customer, standing: Standing | None) -> str:
+    """One line on what comes next: the stamp reward, or the next tier."""
+    if program.stamps:
+        rewards = stamp_rewards(program, customer.balance)
+        if rewards:
+            return _("Reward ready: {reward}. Ask at the till!", reward=reward_text(program))
+        left = program.stamps_for_reward - customer.balance % program.stamps_for_reward
+        return ngettext(
+            "{count} more stamp to {reward}.",
+            "{count} more stamps to {reward}.",
+            left,
+            count=number(left),
+            reward=reward_text(program),
+        )
+    if standing is None or standing.next is None:
+        return ""
+    tier, missing = standing.next
+    return _(
+        "Spend {amount} more to reach {tier}.", amount=money(missing), tier=tier_name(tier.name)
+    )
+
+
+def card_view(
+    customer: Customer, program: Program, standing: Standing, shop_name: str, link: str
+) -> CardView:
+    progress = progress_text(program, customer, standing)
     return CardView(
         shop_name=shop_name,
         holder=holder_name(customer),
         card_number=format_card_number(customer.card_number),
         balance=points(customer.balance),
-        tier=tier_name(program.tier_for(0).name),
+        tier=tier_name(standing.tier.name),
         link=link,
         label_holder=_("Card holder"),
         label_number=_("Card number"),
         label_balance=_("Balance"),
-        label_tier=_("Tier"),
-        footer=_("Show this QR code at the till to collect and spend points."),
+        label_tier=_("Stamps") if program.stamps else _("Tier"),
+        footer=unescape(progress)
+        or _("Show this QR code at the till to collect and spend points."),
+        stamps=(
+            f"{min(customer.balance, program.stamps_for_reward)}/{program.stamps_for_reward}"
+            if program.stamps
+            else ""
+        ),
     )
 
 
-def card_caption(customer: Customer, program: Program, shop_name: str) -> str:
-    return _(
-        "<b>{shop}</b> loyalty card\n"
-        "Card number: <code>{number}</code>\n"
-        "Balance: <b>{balance}</b>\n"
-        "Tier: {tier}\n\n"
-        "Show the QR code at the till, or tell the cashier your card number.",
-        shop=escape(shop_name),
-        number=format_card_number(customer.card_number),
-        balance=points(customer.balance),
-        tier=escape(tier_name(program.tier_for(0).name)),
-    )
+def card_caption(customer: Customer, program: Program, standing: Standing, shop_name: str) -> str:
+    if program.stamps:
+        text = _(
+            "<b>{shop}</b> loyalty card\n"
+            "Card number: <code>{number}</code>\n"
+            "Stamps: {row} ({stamps})",
+            shop=escape(shop_name),
+            number=format_card_number(customer.card_number),
+            row=stamp_row(program, customer.balance),
+            stamps=points(customer.balance),
+        )
+    else:
+        text = _(
+            "<b>{shop}</b> loyalty card\n"
+            "Card number: <code>{number}</code>\n"
+            "Balance: <b>{balance}</b>\n"
+            "Tier: {tier}",
+            shop=escape(shop_name),
+            number=format_card_number(customer.card_number),
+            balance=points(customer.balance),
+            tier=escape(tier_name(standing.tier.name)),
+        )
+    progress = progress_text(program, customer, standing)
+    if progress:
+        text += "\n" + progress
+    return text + "\n\n" + _("Show the QR code at the till, or tell the cashier your card number.")
 
 
-def balance_text(customer: Customer, program: Program) -> str:
-    return _(
-        "Your balance: <b>{balance}</b>\nTier: {tier}",
-        balance=points(customer.balance),
-        tier=escape(tier_name(program.tier_for(0).name)),
-    )
+def balance_text(
+    customer: Customer, program: Program, standing: Standing, expiring: ExpiringPoints | None
+) -> str:
+    if program.stamps:
+        text = _(
+            "Your stamps: {row} ({stamps})",
+            row=stamp_row(program, customer.balance),
+            stamps=points(customer.balance),
+        )
+    else:
+        text = _(
+            "Your balance: <b>{balance}</b>\nTier: {tier}",
+            balance=points(customer.balance),
+            tier=escape(tier_name(standing.tier.name)),
+        )
+        multiplier = standing.tier.multiplier_hundredths
+        if multiplier != 100:
+            text += " · " + _(
+                "points \u00d7{multiplier}", multiplier=format_decimal_hundredths(multiplier)
+            )
+    progress = progress_text(program, customer, standing)
+    if progress:
+        text += "\n" + progress
+    if expiring is not None:
+        text += "\n" + _(
+            "{points} expire on {date}.",
+            points=points(expiring.points),
+            date=format_date(expiring.expires_at, format="long", locale=locale()),
+        )
+    return text
+
+
+def format_decimal_hundredths(value: int) -> str:
+    """150 -> "1.5", 200 -> "2" in the current language's notation."""
+    parsed, _integer, _money = number_formats(locale())
+    return parsed.decimal_formats[None].apply(Decimal(value) / 100, parsed)
 
 
 def entry_label(kind: EntryKind) -> str:
@@ -103,6 +211,7 @@ def entry_label(kind: EntryKind) -> str:
         EntryKind.BIRTHDAY: _("Birthday bonus"),
         EntryKind.REFERRAL: _("Referral bonus"),
         EntryKind.EXPIRE: _("Points expired"),
+        EntryKind.DONATION: _("Donation"),
     }
     return labels[kind]
 
@@ -134,18 +243,32 @@ def birthday_text(born: date | None) -> str:
 # --- the cashier's desk -------------------------------------------------------------------
 
 
-def staff_view_text(customer: Customer, program: Program) -> str:
+def staff_view_text(customer: Customer, program: Program, standing: Standing) -> str:
+    if program.stamps:
+        status = _(
+            "Stamps: {row} ({stamps})",
+            row=stamp_row(program, customer.balance),
+            stamps=points(customer.balance),
+        )
+        rewards = stamp_rewards(program, customer.balance)
+        if rewards:
+            status += "\n" + _("🎁 Reward ready: {reward}", reward=reward_text(program))
+    else:
+        status = _(
+            "Tier: {tier} · Balance: <b>{balance}</b> (worth {worth})",
+            tier=escape(tier_name(standing.tier.name)),
+            balance=points(customer.balance),
+            worth=money(points_value_minor(program, customer.balance)),
+        )
     return _(
         "👤 <b>{name}</b>\n"
         "Card: <code>{number}</code> · Phone: {phone}\n"
-        "Tier: {tier} · Balance: <b>{balance}</b> (worth {worth})\n\n"
+        "{status}\n\n"
         "Type the purchase amount, or choose an action:",
         name=escape(holder_name(customer)),
         number=format_card_number(customer.card_number),
         phone=mask_phone(customer.phone),
-        tier=escape(tier_name(program.tier_for(0).name)),
-        balance=points(customer.balance),
-        worth=money(points_value_minor(program, customer.balance)),
+        status=status,
     )
 
 
@@ -177,4 +300,120 @@ def shift_text(entries: list[LedgerEntry]) -> str:
         redeemed_count=number(len(redeemed)),
         redeemed=points(-sum(e.amount for e in redeemed)),
         refunds=number(len(refunds)),
+    )
+
+
+# --- the program in plain words -----------------------------------------------------------
+
+
+def program_text(program: Program, for_owner: bool, window_months: bool = True) -> str:
+    """The rules in force, for customers in plain words; owners also see the file's keys."""
+    lines = [_("<b>How our loyalty program works</b>")]
+    if program.earning is Earning.STAMPS:
+        lines.append(
+            _(
+                "Get a stamp for every visit. Collect {stamps} for {reward}.",
+                stamps=points(program.stamps_for_reward),
+                reward=reward_text(program),
+            )
+        )
+    elif program.earning is Earning.CASHBACK:
+        lines.append(
+            _(
+                "{percent}% of every purchase comes back to you as points, each worth {value}.",
+                percent=format_decimal_hundredths(program.cashback_hundredths),
+                value=money(program.point_value_minor),
+            )
+        )
+    else:
+        lines.append(
+            _(
+                "Every {unit} you spend earns {rate} points (rounded down).",
+                unit=money(100),
+                rate=format_decimal_hundredths(program.earn_rate_hundredths),
+            )
+        )
+    if program.min_purchase_minor:
+        lines.append(_("Purchases from {amount} count.", amount=money(program.min_purchase_minor)))
+    if program.visit_cooldown:
+        minutes = int(program.visit_cooldown.total_seconds() // 60)
+        lines.append(
+            ngettext(
+                "One visit counts every {count} minute.",
+                "One visit counts every {count} minutes.",
+                minutes,
+                count=number(minutes),
+            )
+        )
+    if program.daily_cap:
+        lines.append(_("You can earn up to {cap} a day.", cap=points(program.daily_cap)))
+    if not program.stamps:
+        lines.append(
+            _(
+                "{points} take {value} off a bill; points can pay up to {share}% of it.",
+                points=points(100),
+                value=money(points_value_minor(program, 100)),
+                share=number(program.max_redeem_share),
+            )
+        )
+        if program.rewards:
+            rewards = ", ".join(
+                f"{escape(reward.name)} ({points(reward.cost)})" for reward in program.rewards
+            )
+            lines.append(_("Rewards: {rewards}.", rewards=rewards))
+    if len(program.tiers) > 1:
+        lines.append(
+            _("<b>Levels</b>, by what you spend in 12 months:")
+            if program.tier_window is TierWindow.ROLLING
+            else _("<b>Levels</b>, by all you have ever spent:")
+        )
+        for tier in program.tiers:
+            parts = [_("from {amount}", amount=money(tier.spend_minor))]
+            if tier.multiplier_hundredths != 100 and not program.stamps:
+                parts.append(
+                    _(
+                        "points \u00d7{multiplier}",
+                        multiplier=format_decimal_hundredths(tier.multiplier_hundredths),
+                    )
+                )
+            if tier.max_redeem_share is not None and not program.stamps:
+                parts.append(
+                    _("pay up to {share}% with points", share=number(tier.max_redeem_share))
+                )
+            lines.append(f"• {escape(tier_name(tier.name))}: " + ", ".join(parts))
+    if program.welcome_bonus:
+        lines.append(_("Welcome gift: {points}.", points=points(program.welcome_bonus)))
+    if program.birthday_bonus:
+        lines.append(_("Birthday gift: {points}.", points=points(program.birthday_bonus)))
+    if program.expiry_days:
+        lines.append(
+            ngettext(
+                "Points expire {count} day after you earn them; we remind you before.",
+                "Points expire {count} days after you earn them; we remind you before.",
+                program.expiry_days,
+                count=number(program.expiry_days),
+            )
+        )
+    if program.cause:
+        lines.append(
+            _("Give back: donate points to {cause} with /give.", cause=escape(program.cause))
+        )
+    if for_owner:
+        lines.append(
+            _(
+                "To change the rules, edit the program file (PROGRAM_FILE) and restart the "
+                "bot. Points already earned keep their rules and expiry."
+            )
+        )
+    return "\n".join(lines)
+
+
+def giving_text(program: Program, customer: Customer, total: int) -> str:
+    return _(
+        "<b>Give back: {cause}</b>\n"
+        "Together our customers have given {total}.\n"
+        "You have {balance}. How many would you like to give? Type a number.",
+        cause=escape(program.cause),
+        total=points(total),
+        balance=points(customer.balance),
     )

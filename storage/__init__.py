@@ -7,7 +7,9 @@ from pathlib import Path
 from storage.base import (
     Booking,
     Customer,
+    EarningContext,
     EntryKind,
+    ExpiringPoints,
     InsufficientPoints,
     InviteOutcome,
     LedgerEntry,
@@ -26,7 +28,9 @@ from storage.sqlite import SQLiteStorage
 __all__ = [
     "Booking",
     "Customer",
+    "EarningContext",
     "EntryKind",
+    "ExpiringPoints",
     "InsufficientPoints",
     "InviteOutcome",
     "LedgerEntry",

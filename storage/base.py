@@ -22,6 +22,7 @@ class EntryKind(StrEnum):
     BIRTHDAY = "birthday"
     REFERRAL = "referral"
     EXPIRE = "expire"
+    DONATION = "donation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class Customer:
     created_at: datetime
     last_seen_at: datetime
     forgotten: bool
+    tier: str | None = None  # the tier the customer was last told about
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class PendingOperation:
     customer_message_id: int | None
     created_at: datetime
     expires_at: datetime
+    rules: str = ""  # the earning rules a purchase was drafted under
+    reward: str = ""  # the catalogue reward or stamp reward a redemption pays for
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,22 @@ class Booking:
     entry: LedgerEntry
     created: bool
     balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class EarningContext:
+    """What a purchase's earning depends on besides the bill."""
+
+    spend_minor: int  # purchases less refunds since the tier window opened
+    earned_today: int  # points purchases earned since the shop's midnight
+    last_earned_at: datetime | None  # the last purchase that earned anything
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringPoints:
+    customer: Customer
+    points: int
+    expires_at: datetime
 
 
 class StorageError(Exception):
@@ -169,6 +189,8 @@ class Storage(Protocol):
         language: str | None,
         welcome_points: int,
         new_card: CardIdentity,
+        welcome_expires_at: datetime | None = None,
+        tier: str | None = None,
     ) -> tuple[Customer, bool]: ...
     async def customer_by_telegram(self, telegram_id: int) -> Customer | None: ...
     async def identify(self, telegram_id: int) -> tuple[Customer | None, bool]: ...
@@ -218,6 +240,8 @@ class Storage(Protocol):
         operator_id: int | None = None,
         reverses_id: int | None = None,
         bill_minor: int | None = None,
+        rules: str = "",
+        expires_at: datetime | None = None,
     ) -> Booking: ...
     async def reverse(
         self,
@@ -226,6 +250,7 @@ class Storage(Protocol):
         operation_id: str,
         operator_id: int,
         rule: ReversalRule,
+        expires_at: datetime | None = None,
     ) -> Booking: ...
     async def operations(self, customer_id: int, limit: int) -> list[Operation]: ...
     async def operation(self, entry_id: int) -> Operation | None: ...
@@ -235,3 +260,20 @@ class Storage(Protocol):
     async def count_entries(self, customer_id: int) -> int: ...
     async def ledger_sum(self, customer_id: int) -> int: ...
     async def balance_mismatches(self) -> list[tuple[int, int, int]]: ...
+    async def lot_mismatches(self) -> list[tuple[int, int, int]]: ...
+
+    # the program: tiers, scheduled grants, expiry, giving back
+    async def earning_context(
+        self, customer_id: int, window_start: datetime | None, day_start: datetime
+    ) -> EarningContext: ...
+    async def spends(self, window_start: datetime | None) -> list[tuple[Customer, int]]: ...
+    async def set_tier(self, customer_id: int, tier: str) -> None: ...
+    async def birthday_customers(self, month: int, day: int) -> list[Customer]: ...
+    async def expire_due(self, now: datetime) -> list[Booking]: ...
+    async def expiring(
+        self, now: datetime, until: datetime, customer_id: int | None = None
+    ) -> list[ExpiringPoints]: ...
+    async def claim_mark(self, customer_id: int, kind: str, period: str) -> bool: ...
+    async def job_day(self, name: str) -> date | None: ...
+    async def set_job_day(self, name: str, day: date) -> None: ...
+    async def donations_total(self) -> int: ...

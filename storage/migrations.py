@@ -83,4 +83,42 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ledger_operator ON ledger(operator_id, created_at) WHERE operator_id IS NOT NULL;
     CREATE INDEX ledger_reverses ON ledger(reverses_id) WHERE reverses_id IS NOT NULL;
     """,
+    # 3: the program: lots that expire, the rules each earning was made under, the tier
+    # a customer was last told about, and keys that make scheduled grants happen once.
+    """
+    ALTER TABLE ledger ADD COLUMN rules TEXT NOT NULL DEFAULT '';
+    ALTER TABLE customers ADD COLUMN tier TEXT;
+    ALTER TABLE pending_operations ADD COLUMN rules TEXT NOT NULL DEFAULT '';
+    ALTER TABLE pending_operations ADD COLUMN reward TEXT NOT NULL DEFAULT '';
+
+    CREATE TABLE lots (
+        entry_id INTEGER PRIMARY KEY REFERENCES ledger(id),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        points INTEGER NOT NULL CHECK (points > 0),
+        remaining INTEGER NOT NULL CHECK (remaining >= 0 AND remaining <= points),
+        expires_at TEXT
+    ) STRICT;
+    CREATE INDEX lots_open ON lots(customer_id, entry_id) WHERE remaining > 0;
+    CREATE INDEX lots_expiring ON lots(expires_at) WHERE remaining > 0 AND expires_at IS NOT NULL;
+
+    -- Points held before lots existed become one lot per customer that never expires.
+    INSERT INTO lots (entry_id, customer_id, points, remaining, expires_at)
+    SELECT max(l.id), c.id, c.balance, c.balance, NULL
+    FROM customers c JOIN ledger l ON l.customer_id = c.id AND l.amount > 0
+    WHERE c.balance > 0 GROUP BY c.id;
+
+    CREATE TABLE marks (
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        kind TEXT NOT NULL,
+        period TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (customer_id, kind, period)
+    ) STRICT;
+
+    CREATE TABLE job_runs (
+        name TEXT PRIMARY KEY,
+        last_day TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX ledger_kind_time ON ledger(customer_id, kind, created_at);
+    """,
 ]

@@ -13,7 +13,9 @@ from storage.base import (
     Booking,
     CardIdentity,
     Customer,
+    EarningContext,
     EntryKind,
+    ExpiringPoints,
     InsufficientPoints,
     InviteOutcome,
     LedgerEntry,
@@ -30,7 +32,7 @@ from storage.migrations import MIGRATIONS
 
 CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
-    "balance, card_file_id, card_file_key, created_at, last_seen_at, forgotten_at"
+    "balance, card_file_id, card_file_key, created_at, last_seen_at, forgotten_at, tier"
 )
 LEDGER_COLUMNS = (
     "id, customer_id, kind, amount, reason, operation_id, operator_id, reverses_id, bill_minor, "
@@ -38,9 +40,15 @@ LEDGER_COLUMNS = (
 )
 PENDING_COLUMNS = (
     "id, kind, customer_id, operator_id, points, bill_minor, reverses_id, status, staff_chat_id, "
-    "staff_message_id, customer_message_id, created_at, expires_at"
+    "staff_message_id, customer_message_id, created_at, expires_at, rules, reward"
 )
 REVERSIBLE = (EntryKind.PURCHASE.value, EntryKind.REDEEM.value)
+# Spend that counts for tiers: purchases less what was refunded of them. Refund entries carry
+# the refunded amount in bill_minor; undoing a redemption carries none.
+SPEND_SQL = (
+    "coalesce(sum(CASE kind WHEN 'purchase' THEN coalesce(bill_minor, 0) "
+    "WHEN 'refund' THEN -coalesce(bill_minor, 0) ELSE 0 END), 0)"
+)
 CARD_ATTEMPTS = 20
 T = TypeVar("T")
 
@@ -81,6 +89,7 @@ def _customer(row: sqlite3.Row | tuple[Any, ...]) -> Customer:
         created_at=datetime.fromisoformat(row[12]),
         last_seen_at=datetime.fromisoformat(row[13]),
         forgotten=row[14] is not None,
+        tier=row[15],
     )
 
 
@@ -115,6 +124,8 @@ def _pending(row: sqlite3.Row | tuple[Any, ...]) -> PendingOperation:
         customer_message_id=row[10],
         created_at=datetime.fromisoformat(row[11]),
         expires_at=datetime.fromisoformat(row[12]),
+        rules=row[13],
+        reward=row[14],
     )
 
 
@@ -255,6 +266,8 @@ class SQLiteStorage:
         language: str | None,
         welcome_points: int,
         new_card: CardIdentity,
+        welcome_expires_at: datetime | None = None,
+        tier: str | None = None,
     ) -> tuple[Customer, bool]:
         now = _ts(utcnow())
 
@@ -271,8 +284,9 @@ class SQLiteStorage:
                 try:
                     cursor = db.execute(
                         "INSERT INTO customers (telegram_id, name, language, card_number, "
-                        "card_payload, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (telegram_id, name, language, number, payload, now, now),
+                        "card_payload, created_at, last_seen_at, tier) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (telegram_id, name, language, number, payload, now, now, tier),
                     )
                     break
                 except sqlite3.IntegrityError:
@@ -293,6 +307,7 @@ class SQLiteStorage:
                     None,
                     None,
                     now,
+                    expires_at=_ts(welcome_expires_at) if welcome_expires_at else None,
                 )
             row = _one_sync(
                 db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (customer_id,)
@@ -389,6 +404,9 @@ class SQLiteStorage:
         bill_minor: int | None,
         now: str,
         shortfall: int = 0,
+        rules: str = "",
+        expires_at: str | None = None,
+        lot_first: int | None = None,
     ) -> tuple[LedgerEntry, int]:
         row = _one_sync(db, "SELECT balance FROM customers WHERE id = ?", (customer_id,))
         if row is None:
@@ -398,7 +416,8 @@ class SQLiteStorage:
             raise InsufficientPoints(row[0], amount)
         cursor = db.execute(
             "INSERT INTO ledger (customer_id, kind, amount, reason, operation_id, operator_id, "
-            "reverses_id, bill_minor, created_at, shortfall) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reverses_id, bill_minor, created_at, shortfall, rules) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 customer_id,
                 kind.value,
@@ -410,12 +429,23 @@ class SQLiteStorage:
                 bill_minor,
                 now,
                 shortfall,
+                rules,
             ),
         )
-        # The cached balance moves in the same transaction as the entry that explains it.
+        entry_id = cursor.lastrowid or 0
+        # The cached balance and the lots move in the same transaction as the entry that
+        # explains them: balance == sum of entries == sum of what the lots still hold.
         db.execute("UPDATE customers SET balance = ? WHERE id = ?", (balance, customer_id))
+        if amount > 0:
+            db.execute(
+                "INSERT INTO lots (entry_id, customer_id, points, remaining, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (entry_id, customer_id, amount, amount, expires_at),
+            )
+        elif amount < 0:
+            self._consume_lots_sync(db, customer_id, -amount, lot_first)
         entry = LedgerEntry(
-            id=cursor.lastrowid or 0,
+            id=entry_id,
             customer_id=customer_id,
             kind=kind,
             amount=amount,
@@ -429,6 +459,28 @@ class SQLiteStorage:
         )
         return entry, balance
 
+    @staticmethod
+    def _consume_lots_sync(
+        db: sqlite3.Connection, customer_id: int, points: int, lot_first: int | None
+    ) -> None:
+        """Take points from the customer's lots: `lot_first` (a refunded purchase's own, or
+        the lot that expires) before the others, then the oldest first."""
+        lots = db.execute(
+            "SELECT entry_id, remaining FROM lots WHERE customer_id = ? AND remaining > 0 "
+            "ORDER BY entry_id = ? DESC, entry_id",
+            (customer_id, lot_first if lot_first is not None else -1),
+        ).fetchall()
+        for entry_id, remaining in lots:
+            if points <= 0:
+                break
+            taken = min(points, remaining)
+            db.execute(
+                "UPDATE lots SET remaining = remaining - ? WHERE entry_id = ?", (taken, entry_id)
+            )
+            points -= taken
+        if points > 0:  # cannot happen while the balance matches the lots
+            raise InsufficientPoints(0, -points)
+
     async def book(
         self,
         customer_id: int,
@@ -439,6 +491,8 @@ class SQLiteStorage:
         operator_id: int | None = None,
         reverses_id: int | None = None,
         bill_minor: int | None = None,
+        rules: str = "",
+        expires_at: datetime | None = None,
     ) -> Booking:
         def body(db: sqlite3.Connection) -> Any:
             booked = self._already_booked_sync(db, operation_id)
@@ -462,6 +516,8 @@ class SQLiteStorage:
                 reverses_id,
                 bill_minor,
                 _ts(utcnow()),
+                rules=rules,
+                expires_at=_ts(expires_at) if expires_at else None,
             )
             return Booking(entry, True, balance)
 
@@ -521,6 +577,7 @@ class SQLiteStorage:
         operation_id: str,
         operator_id: int,
         rule: ReversalRule,
+        expires_at: datetime | None = None,
     ) -> Booking:
         """Take back (part of) a purchase's points, or give back a redemption's.
 
@@ -566,6 +623,8 @@ class SQLiteStorage:
                 bill,
                 _ts(utcnow()),
                 shortfall,
+                expires_at=_ts(expires_at) if expires_at and amount > 0 else None,
+                lot_first=entry.id,
             )
             return Booking(new_entry, True, new_balance)
 
@@ -665,7 +724,7 @@ class SQLiteStorage:
     async def create_pending(self, operation: PendingOperation) -> None:
         await self._update(
             f"INSERT INTO pending_operations ({PENDING_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             operation.id,
             operation.kind.value,
             operation.customer_id,
@@ -679,6 +738,8 @@ class SQLiteStorage:
             operation.customer_message_id,
             _ts(operation.created_at),
             _ts(operation.expires_at),
+            operation.rules,
+            operation.reward,
         )
 
     async def pending(self, operation_id: str) -> PendingOperation | None:
@@ -749,6 +810,149 @@ class SQLiteStorage:
             "LEFT JOIN ledger l ON l.customer_id = c.id GROUP BY c.id HAVING c.balance != total"
         )
         return [(row[0], row[1], row[2]) for row in rows]
+
+    async def lot_mismatches(self) -> list[tuple[int, int, int]]:
+        """(customer id, cached balance, points left in lots) wherever the two disagree."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT c.id, c.balance, coalesce(sum(l.remaining), 0) AS held FROM customers c "
+            "LEFT JOIN lots l ON l.customer_id = c.id GROUP BY c.id HAVING c.balance != held"
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    # --- the program: tiers, scheduled grants, expiry, giving back -----------------------
+
+    async def earning_context(
+        self, customer_id: int, window_start: datetime | None, day_start: datetime
+    ) -> EarningContext:
+        def body(db: sqlite3.Connection) -> EarningContext:
+            (spend,) = _one_sync(
+                db,
+                f"SELECT {SPEND_SQL} FROM ledger WHERE customer_id = ? AND created_at >= ?",
+                (customer_id, _ts(window_start) if window_start else ""),
+            )
+            earned, last = _one_sync(
+                db,
+                "SELECT coalesce(sum(CASE WHEN created_at >= ? THEN amount END), 0), "
+                "max(created_at) FROM ledger WHERE customer_id = ? AND kind = ? AND amount > 0",
+                (_ts(day_start), customer_id, EntryKind.PURCHASE.value),
+            )
+            return EarningContext(
+                int(spend), int(earned), datetime.fromisoformat(last) if last else None
+            )
+
+        return await self._read(body)
+
+    async def spends(self, window_start: datetime | None) -> list[tuple[Customer, int]]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {CUSTOMER_COLUMNS}, (SELECT {SPEND_SQL} FROM ledger "
+            "WHERE ledger.customer_id = customers.id AND created_at >= ?) "
+            "FROM customers WHERE forgotten_at IS NULL ORDER BY id",
+            (_ts(window_start) if window_start else "",),
+        )
+        return [(_customer(row), int(row[-1])) for row in rows]
+
+    async def set_tier(self, customer_id: int, tier: str) -> None:
+        await self._update("UPDATE customers SET tier = ? WHERE id = ?", tier, customer_id)
+
+    async def birthday_customers(self, month: int, day: int) -> list[Customer]:
+        """Customers celebrating on this day; on 28 February in a year without the 29th,
+        pass day=28 and those born on the 29th are included (see program.birthday_this_year)."""
+        days = [f"-{month:02d}-{day:02d}"]
+        if (month, day) == (2, 28):
+            days.append("-02-29")
+        marks = ", ".join("?" for _ in days)
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE forgotten_at IS NULL "
+            f"AND birthday IS NOT NULL AND substr(birthday, 5) IN ({marks}) ORDER BY id",
+            days,
+        )
+        return [_customer(row) for row in rows]
+
+    async def expire_due(self, now: datetime) -> list[Booking]:
+        """Expire every lot due by `now`, one ledger entry per lot, keyed by the lot: a second
+        run finds nothing left to expire and books nothing."""
+
+        def body(db: sqlite3.Connection) -> list[Booking]:
+            due = db.execute(
+                "SELECT entry_id, customer_id, remaining FROM lots "
+                "WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ? "
+                "ORDER BY entry_id",
+                (_ts(now),),
+            ).fetchall()
+            bookings = []
+            for entry_id, customer_id, remaining in due:
+                operation_id = f"expire:{entry_id}"
+                if self._already_booked_sync(db, operation_id) is not None:
+                    continue
+                entry, balance = self._append_sync(
+                    db,
+                    customer_id,
+                    EntryKind.EXPIRE,
+                    -remaining,
+                    operation_id,
+                    f"lot #{entry_id} expired",
+                    None,
+                    None,
+                    None,
+                    _ts(now),
+                    lot_first=entry_id,
+                )
+                bookings.append(Booking(entry, True, balance))
+            return bookings
+
+        return await self._write(body)
+
+    async def expiring(
+        self, now: datetime, until: datetime, customer_id: int | None = None
+    ) -> list[ExpiringPoints]:
+        """Points that expire in (now, until], summed per customer and expiry day."""
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {', '.join('c.' + c.strip() for c in CUSTOMER_COLUMNS.split(','))}, "
+            "sum(l.remaining), min(l.expires_at) FROM lots l JOIN customers c "
+            "ON c.id = l.customer_id WHERE l.remaining > 0 AND l.expires_at > ? "
+            "AND l.expires_at <= ? AND c.forgotten_at IS NULL AND (? IS NULL OR c.id = ?) "
+            "GROUP BY c.id, substr(l.expires_at, 1, 10) ORDER BY c.id, min(l.expires_at)",
+            (_ts(now), _ts(until), customer_id, customer_id),
+        )
+        return [
+            ExpiringPoints(_customer(row), int(row[-2]), datetime.fromisoformat(row[-1]))
+            for row in rows
+        ]
+
+    async def claim_mark(self, customer_id: int, kind: str, period: str) -> bool:
+        """True the first time (customer, kind, period) is claimed, False ever after."""
+
+        def body(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO marks (customer_id, kind, period, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (customer_id, kind, period, _ts(utcnow())),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(body)
+
+    async def job_day(self, name: str) -> date | None:
+        row = await _one(self._reader, "SELECT last_day FROM job_runs WHERE name = ?", (name,))
+        return date.fromisoformat(row[0]) if row else None
+
+    async def set_job_day(self, name: str, day: date) -> None:
+        def body(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO job_runs (name, last_day) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET last_day = excluded.last_day",
+                (name, day.isoformat()),
+            )
+
+        await self._write(body)
+
+    async def donations_total(self) -> int:
+        (total,) = await _one(
+            self._reader,
+            "SELECT coalesce(-sum(amount), 0) FROM ledger WHERE kind = ?",
+            (EntryKind.DONATION.value,),
+        )
+        return int(total)
 
 
 def _split_sql(script: str) -> list[str]:

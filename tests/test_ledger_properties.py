@@ -1,8 +1,10 @@
-"""Property tests: whatever happens, balance == sum of entries, never negative, ids book once."""
+"""Property tests: whatever happens, balance == sum of entries == sum of what the lots still
+hold, never negative, ids book once, expiry never expires anything twice."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -26,6 +28,9 @@ from storage import (
 )
 
 KINDS = st.sampled_from([EntryKind.PURCHASE, EntryKind.REDEEM, EntryKind.ADJUST])
+# Lots expire on a clock of their own, hours after this moment; None never expires.
+EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
+EXPIRIES = st.one_of(st.none(), st.integers(0, 48).map(lambda h: EPOCH + timedelta(hours=h)))
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -40,6 +45,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.expected: dict[int, int] = {}
         self.booked: dict[str, tuple[int, EntryKind, int]] = {}
         self.refunds: dict[str, int] = {}
+        self.spend: dict[int, int] = {}
 
     def run(self, coro):  # type: ignore[no-untyped-def]
         return self.loop.run_until_complete(coro)
@@ -56,6 +62,7 @@ class LedgerMachine(RuleBasedStateMachine):
             )
             self.customers.append(customer.id)
             self.expected[customer.id] = welcome
+            self.spend[customer.id] = 0
 
     @rule(
         target=operations,
@@ -63,11 +70,14 @@ class LedgerMachine(RuleBasedStateMachine):
         kind=KINDS,
         amount=st.integers(-500, 500),
         op=st.text("abcdef", min_size=1, max_size=4),
+        expires=EXPIRIES,
     )
-    def book(self, who: int, kind: EntryKind, amount: int, op: str) -> str:
+    def book(
+        self, who: int, kind: EntryKind, amount: int, op: str, expires: datetime | None
+    ) -> str:
         customer = self.customers[who % len(self.customers)]
         try:
-            result = self.run(self.storage.book(customer, kind, amount, op))
+            result = self.run(self.storage.book(customer, kind, amount, op, expires_at=expires))
         except InsufficientPoints:
             assert self.expected[customer] + amount < 0
             assert op not in self.booked
@@ -89,18 +99,22 @@ class LedgerMachine(RuleBasedStateMachine):
         who=st.integers(0, 2),
         bill=st.integers(1, 100_000),
         op=st.text("ghij", min_size=1, max_size=5),
+        expires=EXPIRIES,
     )
-    def purchase(self, who: int, bill: int, op: str) -> int:
+    def purchase(self, who: int, bill: int, op: str, expires: datetime | None) -> int:
         customer = self.customers[who % len(self.customers)]
         earned = bill // 100
         op = "p-" + op
         try:
             result = self.run(
-                self.storage.book(customer, EntryKind.PURCHASE, earned, op, bill_minor=bill)
+                self.storage.book(
+                    customer, EntryKind.PURCHASE, earned, op, bill_minor=bill, expires_at=expires
+                )
             )
         except OperationConflict:
             return 0
         if result.created:
+            self.spend[customer] += bill
             self.expected[customer] += earned
             self.booked[op] = (customer, EntryKind.PURCHASE, earned)
         return result.entry.id
@@ -125,6 +139,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         self.refunds[op] = entry
         self.expected[result.entry.customer_id] += result.entry.amount
+        self.spend[result.entry.customer_id] -= result.entry.bill_minor or 0
         after = self.run(self.storage.operation(entry))
         assert after is not None
         # Never more taken back than earned; what could not be taken is a recorded shortfall.
@@ -161,6 +176,25 @@ class LedgerMachine(RuleBasedStateMachine):
             if got or amount == 0:
                 self.booked[op] = (customer, EntryKind.ADJUST, amount)
         self.expected[customer] += sum(applied)
+
+    @rule(hours=st.integers(0, 60))
+    def expire(self, hours: int) -> None:
+        """The expiry job at some moment, run twice: the second run expires nothing."""
+        now = EPOCH + timedelta(hours=hours)
+        for booking in self.run(self.storage.expire_due(now)):
+            assert booking.entry.kind is EntryKind.EXPIRE and booking.entry.amount < 0
+            self.expected[booking.entry.customer_id] += booking.entry.amount
+        assert self.run(self.storage.expire_due(now)) == []
+
+    @invariant()
+    def lots_hold_the_balance(self) -> None:
+        assert self.run(self.storage.lot_mismatches()) == []
+
+    @invariant()
+    def spend_is_purchases_less_refunds(self) -> None:
+        for customer in self.customers:
+            context = self.run(self.storage.earning_context(customer, None, EPOCH))
+            assert context.spend_minor == self.spend[customer]
 
     @invariant()
     def balances_match_ledger(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import common, customer, owner, staff
+from bot.handlers import common, customer, owner, program, staff
 from bot.i18n import CatalogI18n
 
 
@@ -15,6 +15,7 @@ def build_routers(i18n: CatalogI18n) -> list[Router]:
         owner.build_router(),
         staff.build_router(),
         staff.build_customer_answers(),
+        program.build_router(),
         customer.build_router(i18n),
         common.build_router(),
     ]

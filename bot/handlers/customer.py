@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 
 from aiogram import Bot, F, Router
@@ -11,6 +12,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, User
 
 from bot import keyboards as kb
+from bot import loyalty
 from bot.dates import DateError, parse_birthday
 from bot.delivery import send_card
 from bot.filters import MenuText
@@ -21,6 +23,7 @@ from bot.shop import Shop
 from bot.tokens import LinkKind, new_card_identity, parse_payload
 from bot.views import balance_text, birthday_text, history_text, points
 from storage import Customer
+from storage.sqlite import utcnow
 
 HISTORY_PAGE = 8
 
@@ -39,6 +42,8 @@ async def ensure_customer(shop: Shop, user: User, customer: Customer | None) -> 
         language=shop.i18n.current_locale,
         welcome_points=shop.program.welcome_bonus,
         new_card=new_card_identity,
+        welcome_expires_at=loyalty.expiry_from_now(shop.program),
+        tier=shop.program.tiers[0].name,
     )
     return registered
 
@@ -98,7 +103,13 @@ def build_router(i18n: CatalogI18n) -> Router:
     async def balance(message: Message, shop: Shop, customer: Customer | None) -> None:
         assert message.from_user
         customer = await ensure_customer(shop, message.from_user, customer)
-        await message.answer(balance_text(customer, shop.program), reply_markup=kb.main_menu())
+        standing = await loyalty.standing(shop, customer)
+        now = utcnow()
+        expiring = await shop.storage.expiring(now, now + timedelta(days=366), customer.id)
+        soonest = expiring[0] if expiring else None
+        await message.answer(
+            balance_text(customer, shop.program, standing, soonest), reply_markup=kb.main_menu()
+        )
 
     # --- history ------------------------------------------------------------------------
 

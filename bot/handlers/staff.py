@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import replace
-from html import escape
+from html import escape, unescape
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, Filter
@@ -14,19 +14,38 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot import desk
+from bot import desk, loyalty
 from bot import keyboards as kb
 from bot.delivery import send_card
 from bot.i18n import _
 from bot.middlewares import display_name
 from bot.money import AmountError, parse_amount
 from bot.notify import edit_for, tell, tell_customer
-from bot.program import max_redeemable, points_value_minor
+from bot.program import (
+    Earned,
+    EarnNote,
+    Reward,
+    Tier,
+    max_redeemable,
+    points_value_minor,
+    stamp_rewards,
+)
 from bot.qr import links_in_photo, start_payload
 from bot.roles import HasRole, Role
 from bot.shop import Shop
 from bot.tokens import LinkKind, parse_payload
-from bot.views import money, operation_label, points, shift_text, staff_view_text
+from bot.views import (
+    format_decimal_hundredths,
+    money,
+    operation_label,
+    points,
+    progress_text,
+    reward_text,
+    shift_text,
+    staff_view_text,
+    tier_name,
+    when,
+)
 from storage import Customer, EntryKind
 from storage.base import InviteOutcome, PendingOperation, PendingStatus
 
@@ -64,6 +83,33 @@ def amount_error_text(error: AmountError, shop: Shop) -> str:
         ),
     }
     return texts[error.reason]
+
+
+def earn_note_text(shop: Shop, earned: Earned) -> str:
+    """Why a purchase earns less than its bill would, for the cashier; empty when it doesn't."""
+    if earned.note is EarnNote.BELOW_MINIMUM:
+        return _(
+            "This amount is below the minimum purchase of {minimum}, so it earns no points.",
+            minimum=money(shop.program.min_purchase_minor),
+        )
+    if earned.note is EarnNote.COOLDOWN and earned.next_visit_at is not None:
+        return _(
+            "This visit does not count: the last one was too recent. Visits count again "
+            "from {time}.",
+            time=when(earned.next_visit_at, shop.settings.timezone),
+        )
+    if earned.note is EarnNote.DAILY_CAP:
+        return _(
+            "The daily limit of {cap} per customer is reached, so this purchase earns less.",
+            cap=points(shop.program.daily_cap),
+        )
+    return ""
+
+
+def redeem_limit(shop: Shop, customer: Customer, bill: int) -> int:
+    return max_redeemable(
+        shop.program, customer.balance, bill, loyalty.current_tier(shop.program, customer)
+    )
 
 
 def build_router() -> Router:
@@ -116,8 +162,10 @@ def build_router() -> Router:
         view = secrets.token_urlsafe(6)
         await state.set_state(Desk.customer)
         await state.set_data({"view": view, "customer_id": customer.id})
+        standing = await loyalty.standing(shop, customer)
         await message.answer(
-            staff_view_text(customer, shop.program), reply_markup=kb.desk_actions(view)
+            staff_view_text(customer, shop.program, standing),
+            reply_markup=kb.desk_actions(view, shop.program.stamps),
         )
 
     @router.message(CommandStart(deep_link=True), StartLink(LinkKind.CARD), staff_only)
@@ -217,18 +265,16 @@ def build_router() -> Router:
 
     async def purchase(message: Message, shop: Shop, customer: Customer, amount: int) -> None:
         assert message.from_user
-        operation = await desk.draft_purchase(shop, customer, message.from_user.id, amount)
+        operation, earned = await desk.draft_purchase(shop, customer, message.from_user.id, amount)
         text = _(
             "Purchase of <b>{amount}</b> for {name}: <b>+{points}</b>. Confirm?",
             amount=money(amount),
             name=escape(customer.name or _("Customer")),
             points=points(operation.points),
         )
-        if operation.points == 0:
-            text += "\n" + _(
-                "This amount is below the minimum purchase of {minimum}, so it earns no points.",
-                minimum=money(shop.program.min_purchase_minor),
-            )
+        note = earn_note_text(shop, earned)
+        if note:
+            text += "\n" + note
         await message.answer(text, reply_markup=kb.confirm_operation(operation.id))
 
     # --- desk buttons ---------------------------------------------------------------------------
@@ -268,20 +314,36 @@ def build_router() -> Router:
             if customer.telegram_id is None:
                 await query.answer(_("This card has been closed."), show_alert=True)
                 return
+            if shop.program.stamps:
+                await offer_stamp_reward(message, bot, shop, customer, state, query)
+                return
             await state.set_state(Desk.redeem_bill)
+            affordable = [
+                (index, reward)
+                for index, reward in enumerate(shop.program.rewards)
+                if reward.cost <= customer.balance
+            ]
             await message.answer(
                 _(
                     "{name} has {balance}. Type the amount of the bill, like 12.50.",
                     name=escape(customer.name or _("Customer")),
                     balance=points(customer.balance),
                 )
+                + (("\n" + _("Or pick a reward:")) if affordable else ""),
+                reply_markup=kb.rewards(
+                    callback_data.view,
+                    [
+                        (index, f"{reward.name} · {points(reward.cost)}")
+                        for index, reward in affordable
+                    ],
+                ),
             )
         elif action == "redeem_max":
             data = await state.get_data()
             if await state.get_state() != Desk.redeem_points.state or "bill" not in data:
                 await query.answer(_("This button is no longer valid."), show_alert=True)
                 return
-            limit = max_redeemable(shop.program, customer.balance, data["bill"])
+            limit = redeem_limit(shop, customer, data["bill"])
             await request_redeem(message, bot, shop, customer, state, limit, data["bill"], query)
         elif action == "refund":
             await list_operations(message, shop, customer, callback_data.view)
@@ -301,7 +363,7 @@ def build_router() -> Router:
     async def redeem_bill_typed(
         message: Message, shop: Shop, customer: Customer, state: FSMContext, bill: int
     ) -> None:
-        limit = max_redeemable(shop.program, customer.balance, bill)
+        limit = redeem_limit(shop, customer, bill)
         if limit <= 0:
             await state.set_state(Desk.customer)
             await message.answer(
@@ -329,7 +391,7 @@ def build_router() -> Router:
     ) -> None:
         data = await state.get_data()
         bill = data.get("bill", 0)
-        limit = max_redeemable(shop.program, customer.balance, bill)
+        limit = redeem_limit(shop, customer, bill)
         compact = text.replace(" ", "")
         if not (compact.isascii() and compact.isdigit()) or not 0 < int(compact) <= limit:
             await message.answer(
@@ -354,28 +416,35 @@ def build_router() -> Router:
         customer: Customer,
         state: FSMContext,
         amount: int,
-        bill: int,
+        bill: int | None,
         query: CallbackQuery | None,
+        reward: Reward | None = None,
     ) -> None:
         operator = query.from_user.id if query else message.from_user.id  # type: ignore[union-attr]
-        operation = await desk.draft_redeem(shop, customer, operator, amount, bill)
+        operation = await desk.draft_redeem(shop, customer, operator, amount, bill, reward)
         await state.set_state(Desk.customer)
         worth = points_value_minor(shop.program, amount)
-        sent = await tell_customer(
-            bot,
-            shop,
-            customer,
-            lambda: (
-                _(
+
+        def ask() -> tuple[str, InlineKeyboardMarkup | None]:
+            if reward is not None:
+                text = _(
+                    "Spend <b>{points}</b> at {shop} on <b>{reward}</b>? "
+                    "This request is valid for 2 minutes.",
+                    points=points(amount),
+                    shop=escape(shop.settings.shop_name),
+                    reward=escape(reward.name),
+                )
+            else:
+                text = _(
                     "Spend <b>{points}</b> at {shop} to take <b>{worth}</b> off your bill? "
                     "This request is valid for 2 minutes.",
                     points=points(amount),
                     shop=escape(shop.settings.shop_name),
                     worth=money(worth),
-                ),
-                kb.customer_decision(operation.id),
-            ),
-        )
+                )
+            return text, kb.customer_decision(operation.id)
+
+        sent = await tell_customer(bot, shop, customer, ask)
         if sent is not None:
             await shop.storage.set_pending_messages(
                 operation.id, customer_message_id=sent.message_id
@@ -390,6 +459,13 @@ def build_router() -> Router:
             return
         waiting = await message.answer(
             _(
+                "Waiting for {name} to confirm spending {points} on {reward}…",
+                name=escape(customer.name or _("Customer")),
+                points=points(amount),
+                reward=escape(reward.name),
+            )
+            if reward is not None
+            else _(
                 "Waiting for {name} to confirm spending {points} ({worth} off)…",
                 name=escape(customer.name or _("Customer")),
                 points=points(amount),
@@ -408,6 +484,56 @@ def build_router() -> Router:
             await show_redeem_result(bot, shop, current, outcome)
             return
         asyncio.create_task(expire_later(bot, shop, operation.id))  # noqa: RUF006
+
+    async def offer_stamp_reward(
+        message: Message,
+        bot: Bot,
+        shop: Shop,
+        customer: Customer,
+        state: FSMContext,
+        query: CallbackQuery,
+    ) -> None:
+        program = shop.program
+        if stamp_rewards(program, customer.balance) < 1:
+            await query.answer(
+                _(
+                    "{name} has {stamps}; a reward needs {needed}.",
+                    name=customer.name or _("Customer"),
+                    stamps=points(customer.balance),
+                    needed=points(program.stamps_for_reward),
+                ),
+                show_alert=True,
+            )
+            return
+        reward = Reward(unescape(reward_text(program)), program.stamps_for_reward)
+        await request_redeem(message, bot, shop, customer, state, reward.cost, None, query, reward)
+        await query.answer()
+
+    @router.callback_query(kb.RewardCb.filter(), staff_only)
+    async def reward_picked(
+        query: CallbackQuery,
+        callback_data: kb.RewardCb,
+        bot: Bot,
+        shop: Shop,
+        state: FSMContext,
+    ) -> None:
+        customer = await desk_customer(query, callback_data.view, shop, state)
+        if customer is None or not isinstance(query.message, Message):
+            return
+        rewards = shop.program.rewards
+        if not 0 <= callback_data.index < len(rewards) or customer.telegram_id is None:
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        reward = rewards[callback_data.index]
+        if reward.cost > customer.balance:
+            await query.answer(
+                _("Not enough points for {reward}.", reward=reward.name), show_alert=True
+            )
+            return
+        await request_redeem(
+            query.message, bot, shop, customer, state, reward.cost, None, query, reward
+        )
+        await query.answer()
 
     # --- refunds and undo ---------------------------------------------------------------------
 
@@ -618,7 +744,8 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
                 shop=escape(shop.settings.shop_name),
                 bill=money(booking.entry.bill_minor or 0),
                 balance=points(booking.balance),
-            ),
+            )
+            + stamp_progress(shop, replace(customer, balance=booking.balance)),
             None,
         )
     else:
@@ -645,6 +772,29 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
     if isinstance(query.message, Message):
         await query.message.edit_text(staff_text)
     await tell_customer(bot, shop, customer, receipt)
+    if result.upgraded is not None:
+        tier = result.upgraded
+        await tell_customer(bot, shop, customer, lambda: (upgrade_text(shop, tier), None))
+
+
+def stamp_progress(shop: Shop, customer: Customer) -> str:
+    if not shop.program.stamps:
+        return ""
+    return "\n" + progress_text(shop.program, customer, None)
+
+
+def upgrade_text(shop: Shop, tier: Tier) -> str:
+    text = _(
+        "🎉 Congratulations! You have reached <b>{tier}</b> at {shop}.",
+        tier=escape(tier_name(tier.name)),
+        shop=escape(shop.settings.shop_name),
+    )
+    if tier.multiplier_hundredths != 100 and not shop.program.stamps:
+        text += " " + _(
+            "From now on every purchase earns {multiplier} times the points.",
+            multiplier=format_decimal_hundredths(tier.multiplier_hundredths),
+        )
+    return text
 
 
 async def answer_spending_request(
@@ -713,15 +863,27 @@ async def show_redeem_result(
         return texts.get(outcome, texts[desk.Outcome.CLOSED]), None
 
     def staff_text() -> tuple[str, InlineKeyboardMarkup | None]:
-        texts = {
-            desk.Outcome.BOOKED: _(
+        booked = (
+            _(
+                "✅ {name} confirmed: <b>-{points}</b>. Give: <b>{reward}</b>. "
+                "Balance now {balance}.",
+                name=name,
+                points=points(amount),
+                reward=escape(operation.reward),
+                balance=points(balance),
+            )
+            if operation.reward
+            else _(
                 "✅ {name} confirmed: <b>-{points}</b>. Take {worth} off the bill. "
                 "Balance now {balance}.",
                 name=name,
                 points=points(amount),
                 worth=money(points_value_minor(shop.program, amount)),
                 balance=points(balance),
-            ),
+            )
+        )
+        texts = {
+            desk.Outcome.BOOKED: booked,
             desk.Outcome.CLOSED: _("✖ Spending was declined or cancelled. Nothing was booked."),
             desk.Outcome.EXPIRED: _("⌛ The customer did not answer in time. Nothing was booked."),
             desk.Outcome.INSUFFICIENT: _("✖ Not enough points any more. Nothing was booked."),

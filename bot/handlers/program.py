@@ -1,0 +1,125 @@
+"""The program in plain words (/program), and giving points back to the shop's cause (/give)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+
+from bot import desk
+from bot import keyboards as kb
+from bot.i18n import _
+from bot.roles import Role
+from bot.shop import Shop
+from bot.views import giving_text, points, program_text
+from storage import Customer
+from storage.base import PendingStatus
+
+
+class Giving(StatesGroup):
+    amount = State()
+
+
+def build_router() -> Router:
+    router = Router(name="program")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(Command("program"))
+    async def show_program(message: Message, shop: Shop, role: Role) -> None:
+        await message.answer(program_text(shop.program, for_owner=role is Role.OWNER))
+
+    @router.message(Command("give"))
+    async def give(
+        message: Message, shop: Shop, customer: Customer | None, state: FSMContext
+    ) -> None:
+        if not shop.program.cause:
+            await message.answer(_("This shop has not named a cause to give points to yet."))
+            return
+        if customer is None:
+            await message.answer(_("Send /start to get your card."))
+            return
+        total = await shop.storage.donations_total()
+        await state.set_state(Giving.amount)
+        await message.answer(giving_text(shop.program, customer, total))
+
+    @router.message(Giving.amount, F.text & ~F.text.startswith("/"))
+    async def give_amount(
+        message: Message, shop: Shop, customer: Customer | None, state: FSMContext
+    ) -> None:
+        assert message.text
+        if customer is None:
+            await state.clear()
+            await message.answer(_("Send /start to get your card."))
+            return
+        compact = message.text.strip().replace(" ", "")
+        if (
+            not (compact.isascii() and compact.isdigit())
+            or not 0 < int(compact) <= customer.balance
+        ):
+            if customer.balance <= 0:
+                await state.clear()
+                await message.answer(_("You have no points to give yet."))
+                return
+            await message.answer(
+                _(
+                    "Please type a whole number of points from 1 to {limit}.",
+                    limit=customer.balance,
+                )
+            )
+            return
+        await state.clear()
+        operation = await desk.draft_donation(shop, customer, int(compact))
+        await message.answer(
+            _(
+                "Give <b>{points}</b> to {cause}? Points given cannot be taken back.",
+                points=points(operation.points),
+                cause=escape(shop.program.cause),
+            ),
+            reply_markup=kb.donation_decision(operation.id),
+        )
+
+    @router.callback_query(kb.GiveCb.filter())
+    async def give_decided(query: CallbackQuery, callback_data: kb.GiveCb, shop: Shop) -> None:
+        if callback_data.ok:
+            result = await desk.confirm(shop, callback_data.id, query.from_user.id, True)
+        else:
+            result = await desk.close(
+                shop, callback_data.id, query.from_user.id, True, PendingStatus.DECLINED
+            )
+            if result.outcome is desk.Outcome.BOOKED:
+                await query.answer()
+                if isinstance(query.message, Message):
+                    await query.message.edit_text(_("Nothing was given. Your points stay yours."))
+                return
+        if result.outcome is not desk.Outcome.BOOKED or result.booking is None:
+            await query.answer(donation_outcome(result.outcome), show_alert=True)
+            return
+        await query.answer()
+        total = await shop.storage.donations_total()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                _(
+                    "💚 Thank you! You gave {points} to {cause}. Together our customers have "
+                    "given {total}. Your balance: {balance}.",
+                    points=points(-result.booking.entry.amount),
+                    cause=escape(shop.program.cause),
+                    total=points(total),
+                    balance=points(result.booking.balance),
+                )
+            )
+
+    return router
+
+
+def donation_outcome(outcome: desk.Outcome) -> str:
+    return {
+        desk.Outcome.ALREADY: _("Already done: this gift was booked once."),
+        desk.Outcome.EXPIRED: _("This confirmation has expired. Nothing was booked."),
+        desk.Outcome.CLOSED: _("This operation was cancelled. Nothing was booked."),
+        desk.Outcome.FORBIDDEN: _("This button is not yours."),
+        desk.Outcome.INSUFFICIENT: _("Not enough points any more. Nothing was booked."),
+    }.get(outcome, _("This button is no longer valid."))

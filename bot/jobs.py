@@ -1,0 +1,150 @@
+"""Scheduled work in the shop's time zone: birthdays, expiry and its reminders, tier reviews.
+
+Every grant is keyed (birthday by customer and year, expiry by lot, reminders by customer and
+date), so a double run, a restart or a caught-up day grants and tells nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, timedelta
+from html import escape
+
+from aiogram import Bot
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from babel.dates import format_date
+
+from bot import loyalty
+from bot.i18n import _
+from bot.notify import tell_customer
+from bot.shop import Shop
+from bot.views import counting_stamps, locale, points, tier_name
+from storage.sqlite import utcnow
+
+log = logging.getLogger(__name__)
+DAILY = "daily"
+CATCH_UP_DAYS = 31  # after a longer outage, older birthdays are let go
+
+
+class Jobs:
+    def __init__(self, bot: Bot, shop: Shop) -> None:
+        self.bot = bot
+        self.shop = shop
+        self.scheduler = AsyncIOScheduler(timezone=shop.settings.timezone)
+        self._lock = asyncio.Lock()
+        self._startup: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        zone = self.shop.settings.timezone
+        self.scheduler.add_job(
+            self.run_daily,
+            CronTrigger(hour=0, minute=5, timezone=zone),
+            id=DAILY,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=6 * 3600,
+        )
+        self.scheduler.add_job(
+            self.expire,
+            IntervalTrigger(hours=1, timezone=zone),
+            id="expire",
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.start()
+        # Whatever was missed while the bot was down is caught up once, now.
+        self._startup = asyncio.create_task(self.run_daily())
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._startup is not None:
+            await asyncio.gather(self._startup, return_exceptions=True)
+
+    async def run_daily(self, today: date | None = None) -> None:
+        """Birthdays for every day since the last run (at most a month back), then expiry,
+        reminders and the tier review as of now."""
+        async with self._lock:
+            counting_stamps.set(self.shop.program.stamps)
+            shop = self.shop
+            today = today or shop.now().date()
+            last = await shop.storage.job_day(DAILY)
+            if last is None or last >= today:
+                first = today  # a second run of the same day finds everything granted
+            else:
+                first = max(last + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
+            day = first
+            while day <= today:
+                await self.birthdays(day)
+                day += timedelta(days=1)
+            await self.expire()
+            await self.remind()
+            await self.review_tiers()
+            if last is None or today > last:
+                await shop.storage.set_job_day(DAILY, today)
+
+    async def birthdays(self, day: date) -> None:
+        shop = self.shop
+        for customer, booking in await loyalty.grant_birthdays(shop, day):
+            await tell_customer(
+                self.bot,
+                shop,
+                customer,
+                lambda booking=booking: (
+                    _(
+                        "🎂 Happy birthday from {shop}! Here is a gift: <b>+{points}</b>. "
+                        "Balance: {balance}.",
+                        shop=escape(shop.settings.shop_name),
+                        points=points(booking.entry.amount),
+                        balance=points(booking.balance),
+                    ),
+                    None,
+                ),
+            )
+
+    async def expire(self) -> None:
+        expired = await self.shop.storage.expire_due(utcnow())
+        if expired:
+            log.info("expired %d lots", len(expired))
+
+    async def remind(self) -> None:
+        shop = self.shop
+        for item in await loyalty.expiry_reminders(shop):
+            local = item.expires_at.astimezone(shop.settings.timezone).date()
+            await tell_customer(
+                self.bot,
+                shop,
+                item.customer,
+                lambda item=item, local=local: (
+                    _(
+                        "⏳ {points} on your {shop} card expire on {date}. Spend them at the "
+                        "till before then!",
+                        points=points(item.points),
+                        shop=escape(shop.settings.shop_name),
+                        date=format_date(local, format="long", locale=locale()),
+                    ),
+                    None,
+                ),
+            )
+
+    async def review_tiers(self) -> None:
+        shop = self.shop
+        for customer, tier in await loyalty.review_downgrades(shop):
+            await tell_customer(
+                self.bot,
+                shop,
+                customer,
+                lambda tier=tier: (
+                    _(
+                        "Your {shop} card is now at the {tier} level, as purchases over the "
+                        "last 12 months count for levels. Every visit brings you closer again, "
+                        "and your points stay yours.",
+                        shop=escape(shop.settings.shop_name),
+                        tier=escape(tier_name(tier.name)),
+                    ),
+                    None,
+                ),
+            )

@@ -1,0 +1,142 @@
+"""Where a customer stands in the program (tier, progress, stamps, expiring points), and the
+grants that follow from the program: welcome, tier changes, birthdays, expiry, donations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.program import (
+    Earned,
+    Program,
+    Tier,
+    birthday_this_year,
+    earning_for,
+    local_midnight,
+    lot_expiry,
+    next_tier,
+    tier_window_start,
+)
+from bot.shop import Shop
+from storage import Booking, Customer, EntryKind, ExpiringPoints
+from storage.sqlite import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    tier: Tier
+    spend_minor: int
+    next: tuple[Tier, int] | None  # the next tier and what is left to spend for it
+
+
+def today_starts(shop: Shop, now: datetime) -> datetime:
+    return local_midnight(now.astimezone(shop.settings.timezone).date(), shop.settings.timezone)
+
+
+def current_tier(program: Program, customer: Customer) -> Tier:
+    """The tier in force: raised at once on a purchase, lowered by the daily review."""
+    return program.tiers[program.tier_index(customer.tier)]
+
+
+async def standing(shop: Shop, customer: Customer) -> Standing:
+    now = utcnow()
+    context = await shop.storage.earning_context(
+        customer.id, tier_window_start(shop.program, now), today_starts(shop, now)
+    )
+    spend = context.spend_minor
+    return Standing(current_tier(shop.program, customer), spend, next_tier(shop.program, spend))
+
+
+async def purchase_earning(shop: Shop, customer: Customer, bill_minor: int) -> Earned:
+    now = utcnow()
+    context = await shop.storage.earning_context(
+        customer.id, tier_window_start(shop.program, now), today_starts(shop, now)
+    )
+    earned = earning_for(
+        shop.program,
+        bill_minor,
+        context.spend_minor,
+        context.earned_today,
+        context.last_earned_at,
+        now,
+    )
+    # The multiplier follows the tier in force (which can be above what recent spend
+    # reached until the daily review lowers it).
+    tier = current_tier(shop.program, customer)
+    if shop.program.tier_index(tier.name) > shop.program.tier_index(earned.tier.name):
+        earned = earning_for(
+            shop.program,
+            bill_minor,
+            tier.spend_minor,
+            context.earned_today,
+            context.last_earned_at,
+            now,
+        )
+    return earned
+
+
+def expiry_from_now(program: Program) -> datetime | None:
+    return lot_expiry(program, utcnow())
+
+
+async def review_upgrade(shop: Shop, customer_id: int) -> Tier | None:
+    """After a purchase: raise the tier at once when spend reached a higher one."""
+    customer = await shop.storage.customer(customer_id)
+    if customer is None:
+        return None
+    reached = (await standing(shop, customer)).spend_minor
+    tier = shop.program.tier_for(reached)
+    if shop.program.tier_index(tier.name) > shop.program.tier_index(customer.tier):
+        await shop.storage.set_tier(customer.id, tier.name)
+        return tier
+    return None
+
+
+async def review_downgrades(shop: Shop) -> list[tuple[Customer, Tier]]:
+    """The daily review: customers whose window spend fell below their tier move down
+    to the tier it still reaches. Returns who moved and where."""
+    moved = []
+    for customer, spend in await shop.storage.spends(tier_window_start(shop.program, utcnow())):
+        reached = shop.program.tier_for(spend)
+        held = shop.program.tier_index(customer.tier)
+        if customer.tier is None or shop.program.tier_index(reached.name) < held:
+            await shop.storage.set_tier(customer.id, reached.name)
+            if customer.tier is not None:
+                moved.append((customer, reached))
+    return moved
+
+
+async def grant_birthdays(shop: Shop, day: date) -> list[tuple[Customer, Booking]]:
+    """Birthday bonuses for one local day; the operation id (customer, year) makes a second
+    run, a restart or a caught-up day grant nothing twice."""
+    if shop.program.birthday_bonus <= 0:
+        return []
+    granted = []
+    for customer in await shop.storage.birthday_customers(day.month, day.day):
+        if customer.birthday is None or birthday_this_year(customer.birthday, day.year) != day:
+            continue
+        booking = await shop.storage.book(
+            customer.id,
+            EntryKind.BIRTHDAY,
+            shop.program.birthday_bonus,
+            f"birthday:{customer.id}:{day.year}",
+            reason=f"birthday {day.year}",
+            expires_at=expiry_from_now(shop.program),
+        )
+        if booking.created:
+            granted.append((customer, booking))
+    return granted
+
+
+async def expiry_reminders(shop: Shop) -> list[ExpiringPoints]:
+    """Points expiring within the reminder window that nobody has been told about yet."""
+    days = shop.program.expiry_reminder_days
+    if shop.program.expiry_days <= 0 or days <= 0:
+        return []
+    now = utcnow()
+    due = []
+    for item in await shop.storage.expiring(now, now + timedelta(days=days)):
+        period = item.expires_at.astimezone(shop.settings.timezone).date().isoformat()
+        if await shop.storage.claim_mark(item.customer.id, "expiry_reminder", period):
+            due.append(item)
+    return due

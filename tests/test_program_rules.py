@@ -1,0 +1,309 @@
+"""The program's rules as pure functions with a controllable clock, and the storage behind
+them: rounding, multipliers, thresholds, cooldown, daily cap, stamps, expiry order, tier
+review, 29 February and DST."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.program import (
+    DEFAULT_PROGRAM,
+    Earning,
+    EarnNote,
+    Program,
+    ProgramError,
+    Reward,
+    Tier,
+    TierWindow,
+    base_earning,
+    birthday_this_year,
+    earning_for,
+    local_midnight,
+    lot_expiry,
+    max_redeemable,
+    next_tier,
+    parse_program,
+    stamp_rewards,
+    tier_window_start,
+)
+from bot.tokens import new_card_identity
+from storage import EntryKind, SQLiteStorage
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+TIERS = (
+    Tier("Bronze", 0),
+    Tier("Silver", 50_000, 150),
+    Tier("Gold", 150_000, 200, max_redeem_share=100),
+)
+POINTS = Program(welcome_bonus=0, tiers=TIERS)
+CASHBACK = Program(
+    welcome_bonus=0,
+    tiers=TIERS,
+    earning=Earning.CASHBACK,
+    cashback_hundredths=500,
+    point_value_minor=1,
+)
+STAMPS = Program(
+    welcome_bonus=0,
+    tiers=(Tier("Bronze", 0),),
+    earning=Earning.STAMPS,
+    stamps_for_reward=10,
+    stamp_reward="Coffee",
+    min_purchase_minor=300,
+    visit_cooldown=timedelta(hours=2),
+    daily_cap=2,
+)
+
+
+# --- earning ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("program", "bill", "expected"),
+    [
+        (POINTS, 1250, 12),  # 12.50 at 1 point per 1.00, rounded down
+        (POINTS, 99, 0),
+        (Program(welcome_bonus=0, tiers=TIERS, earn_rate_hundredths=150), 1099, 16),  # 16.485
+        (CASHBACK, 1250, 62),  # 5% of 12.50 = 0.625 -> 62 points of 0.01
+        (CASHBACK, 19, 0),
+        (Program(0, TIERS, Earning.CASHBACK, point_value_minor=100), 19_999, 9),  # 9.99 -> 9
+        (STAMPS, 300, 1),
+        (STAMPS, 299, 0),  # below the qualifying minimum
+        (STAMPS, 1_000_000, 1),  # one stamp per visit, whatever the bill
+    ],
+)
+def test_base_earning_rounds_down(program: Program, bill: int, expected: int) -> None:
+    assert base_earning(program, bill) == expected
+
+
+def test_tier_multipliers_apply_to_points_not_stamps() -> None:
+    silver = earning_for(POINTS, 10_00, 50_000, 0, None, NOW)
+    assert (silver.points, silver.tier.name, silver.note) == (15, "Silver", EarnNote.FULL)
+    gold = earning_for(POINTS, 10_01, 150_000, 0, None, NOW)
+    assert gold.points == 20  # floor(10 x 2)
+    just_below = earning_for(POINTS, 10_00, 49_999, 0, None, NOW)
+    assert (just_below.points, just_below.tier.name) == (10, "Bronze")
+    stamps = Program(0, TIERS, Earning.STAMPS, stamp_reward="Coffee")
+    assert earning_for(stamps, 10_00, 150_000, 0, None, NOW).points == 1
+
+
+def test_cooldown_between_visits_that_count() -> None:
+    last = NOW - timedelta(minutes=30)
+    early = earning_for(STAMPS, 500, 0, 1, last, NOW)
+    assert (early.points, early.note) == (0, EarnNote.COOLDOWN)
+    assert early.next_visit_at == last + timedelta(hours=2)
+    on_time = earning_for(STAMPS, 500, 0, 1, NOW - timedelta(hours=2), NOW)
+    assert (on_time.points, on_time.note) == (1, EarnNote.FULL)
+
+
+def test_daily_cap_limits_what_one_day_earns() -> None:
+    assert earning_for(STAMPS, 500, 0, 1, None, NOW).points == 1
+    capped = earning_for(STAMPS, 500, 0, 2, None, NOW)
+    assert (capped.points, capped.note) == (0, EarnNote.DAILY_CAP)
+    program = Program(0, TIERS, daily_cap=100)
+    partly = earning_for(program, 80_00, 0, 50, None, NOW)
+    assert (partly.points, partly.note) == (50, EarnNote.DAILY_CAP)
+
+
+def test_below_minimum_earns_nothing_and_says_why() -> None:
+    result = earning_for(STAMPS, 299, 0, 0, None, NOW)
+    assert (result.points, result.note) == (0, EarnNote.BELOW_MINIMUM)
+
+
+def test_rules_are_recorded_with_each_earning() -> None:
+    earned = earning_for(POINTS, 10_00, 60_000, 0, None, NOW)
+    rules = earned.rules(POINTS)
+    assert '"tier": "Silver"' in rules and '"multiplier": 150' in rules
+
+
+# --- tiers, spending, stamps -------------------------------------------------------------
+
+
+def test_thresholds_and_progress() -> None:
+    assert POINTS.tier_for(0).name == "Bronze"
+    assert POINTS.tier_for(149_999).name == "Silver"
+    assert next_tier(POINTS, 46_000) == (TIERS[1], 4_000)  # "spend 40.00 more"
+    assert next_tier(POINTS, 150_000) is None
+    assert POINTS.tier_index("Renamed") == 0
+
+
+def test_redeem_share_per_tier() -> None:
+    program = Program(0, TIERS, point_value_minor=5, max_redeem_share=50)
+    assert max_redeemable(program, 10_000, 40_00) == 400  # 50% of 40.00 at 0.05
+    assert max_redeemable(program, 10_000, 40_00, TIERS[2]) == 800  # Gold pays it all
+    assert max_redeemable(program, 300, 40_00, TIERS[2]) == 300  # never above the balance
+
+
+def test_stamp_rewards_count_whole_cards() -> None:
+    assert [stamp_rewards(STAMPS, n) for n in (0, 9, 10, 19, 20)] == [0, 0, 1, 1, 2]
+    assert stamp_rewards(POINTS, 500) == 0
+
+
+def test_tier_window() -> None:
+    assert tier_window_start(POINTS, NOW) == NOW - timedelta(days=365)
+    lifetime = Program(0, TIERS, tier_window=TierWindow.LIFETIME)
+    assert tier_window_start(lifetime, NOW) is None
+
+
+# --- dates: birthdays, expiry, DST ---------------------------------------------------------
+
+
+def test_feb_29_birthdays_fall_on_feb_28_in_other_years() -> None:
+    born = date(2000, 2, 29)
+    assert birthday_this_year(born, 2027) == date(2027, 2, 28)
+    assert birthday_this_year(born, 2028) == date(2028, 2, 29)
+    assert birthday_this_year(date(1990, 7, 4), 2027) == date(2027, 7, 4)
+
+
+def test_local_midnight_across_dst_changes() -> None:
+    kyiv = ZoneInfo("Europe/Kyiv")
+    # The night clocks go forward (29 March 2026) and back (25 October 2026).
+    assert local_midnight(date(2026, 3, 29), kyiv) == datetime(2026, 3, 28, 22, tzinfo=UTC)
+    assert local_midnight(date(2026, 3, 30), kyiv) == datetime(2026, 3, 29, 21, tzinfo=UTC)
+    assert local_midnight(date(2026, 10, 26), kyiv) == datetime(2026, 10, 25, 22, tzinfo=UTC)
+    day = local_midnight(date(2026, 3, 30), kyiv) - local_midnight(date(2026, 3, 29), kyiv)
+    assert day == timedelta(hours=23)
+
+
+def test_lot_expiry() -> None:
+    assert lot_expiry(POINTS, NOW) is None
+    assert lot_expiry(Program(0, TIERS, expiry_days=30), NOW) == NOW + timedelta(days=30)
+
+
+# --- the program file ---------------------------------------------------------------------
+
+
+def test_every_earning_type_parses() -> None:
+    path = Path("p.toml")
+    cashback = parse_program(
+        {"earning": "cashback", "cashback_percent": 2.5, "point_value": 0.01}, path
+    )
+    assert (cashback.earning, cashback.cashback_hundredths) == (Earning.CASHBACK, 250)
+    stamps = parse_program(
+        {
+            "earning": "stamps",
+            "stamps_for_reward": 8,
+            "stamp_reward": "Bagel",
+            "visit_cooldown_minutes": 120,
+            "daily_cap": 1,
+        },
+        path,
+    )
+    assert (stamps.stamps_for_reward, stamps.visit_cooldown) == (8, timedelta(hours=2))
+    catalogue = parse_program({"rewards": [{"name": "Tea", "cost": 50}]}, path)
+    assert catalogue.rewards == (Reward("Tea", 50),)
+    tiers = parse_program(
+        {"tiers": [{"name": "A", "spend": 0}, {"name": "B", "spend": 100, "multiplier": 1.5}]},
+        path,
+    )
+    assert tiers.tiers[1].multiplier_hundredths == 150
+    assert parse_program({}, path).earning is Earning.POINTS
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"earning": "miles"}, "earning"),
+        ({"earning": "cashback", "point_value": 0.05}, "point_value"),
+        ({"cashback_percent": 0}, "cashback_percent"),
+        ({"earning": "stamps", "stamp_reward": ""}, "stamp_reward"),
+        ({"stamps_for_reward": 0}, "stamps_for_reward"),
+        ({"visit_cooldown_minutes": -5}, "visit_cooldown_minutes"),
+        ({"daily_cap": 2.5}, "daily_cap"),
+        ({"expiry_days": "30"}, "expiry_days"),
+        ({"tier_window": "forever"}, "tier_window"),
+        ({"rewards": [{"name": "Tea", "cost": 0}]}, "rewards[1].cost"),
+        ({"rewards": [{"cost": 5}]}, "rewards[1].name"),
+        ({"rewards": {"name": "Tea"}}, "rewards"),
+        ({"tiers": [{"name": "A", "spend": 0, "multiplier": 0.5}]}, "tiers[1].multiplier"),
+        ({"tiers": [{"name": "A", "spend": 0, "colour": "red"}]}, "tiers[1].colour"),
+        (
+            {"tiers": [{"name": "A", "spend": 0, "max_redeem_share": 101}]},
+            "tiers[1].max_redeem_share",
+        ),
+        ({"cause": 5}, "cause"),
+        ({"birthday_bonus": -1}, "birthday_bonus"),
+    ],
+)
+def test_new_settings_name_the_key(data: dict, key: str) -> None:
+    with pytest.raises(ProgramError) as caught:
+        parse_program(data, Path("p.toml"))
+    assert caught.value.key == key
+
+
+# --- storage: lots, expiry, birthdays, tiers -----------------------------------------------
+
+
+async def join(storage: SQLiteStorage, telegram_id: int) -> int:
+    customer, _ = await storage.register_customer(
+        telegram_id, "X", "en", 0, new_card_identity, tier="Bronze"
+    )
+    return customer.id
+
+
+async def test_spending_takes_the_oldest_points_first(storage: SQLiteStorage) -> None:
+    customer = await join(storage, 1)
+    soon, later = NOW + timedelta(days=10), NOW + timedelta(days=40)
+    await storage.book(customer, EntryKind.PURCHASE, 100, "a", expires_at=soon)
+    await storage.book(customer, EntryKind.PURCHASE, 100, "b", expires_at=later)
+    await storage.book(customer, EntryKind.REDEEM, -150, "c")
+    # The first lot is used up, so only 50 of the second are left to expire.
+    expiring = await storage.expiring(NOW, NOW + timedelta(days=60), customer)
+    assert [(e.points, e.expires_at) for e in expiring] == [(50, later)]
+    assert await storage.expire_due(soon + timedelta(days=1)) == []
+    expired = await storage.expire_due(later)
+    assert [b.entry.amount for b in expired] == [-50]
+    assert expired[0].entry.kind is EntryKind.EXPIRE and expired[0].balance == 0
+    assert await storage.expire_due(later + timedelta(days=1)) == []  # never twice
+    assert await storage.lot_mismatches() == [] and await storage.balance_mismatches() == []
+
+
+async def test_refund_takes_points_from_its_own_purchase_first(storage: SQLiteStorage) -> None:
+    from bot.program import reversal_points
+
+    customer = await join(storage, 2)
+    await storage.book(customer, EntryKind.ADJUST, 100, "old", expires_at=NOW)
+    bought = await storage.book(
+        customer, EntryKind.PURCHASE, 40, "buy", bill_minor=4000, expires_at=NOW + timedelta(1)
+    )
+    await storage.reverse(bought.entry.id, None, "undo", 1, reversal_points)
+    # The refund emptied the purchase's own lot; the old lot still expires whole.
+    assert [b.entry.amount for b in await storage.expire_due(NOW)] == [-100]
+    assert await storage.expire_due(NOW + timedelta(days=2)) == []
+
+
+async def test_birthday_query_includes_feb_29_on_feb_28(storage: SQLiteStorage) -> None:
+    leap, plain = await join(storage, 3), await join(storage, 4)
+    await storage.set_birthday(leap, date(2000, 2, 29))
+    await storage.set_birthday(plain, date(1990, 2, 28))
+    on_28 = {c.id for c in await storage.birthday_customers(2, 28)}
+    assert on_28 == {leap, plain}
+    assert {c.id for c in await storage.birthday_customers(2, 29)} == {leap}
+
+
+async def test_marks_claim_once(storage: SQLiteStorage) -> None:
+    customer = await join(storage, 5)
+    assert await storage.claim_mark(customer, "expiry_reminder", "2026-03-03")
+    assert not await storage.claim_mark(customer, "expiry_reminder", "2026-03-03")
+    assert await storage.claim_mark(customer, "expiry_reminder", "2026-03-04")
+
+
+async def test_spend_counts_purchases_less_refunds_in_the_window(storage: SQLiteStorage) -> None:
+    from bot.program import reversal_points
+
+    customer = await join(storage, 6)
+    bought = await storage.book(customer, EntryKind.PURCHASE, 100, "p1", bill_minor=100_00)
+    await storage.reverse(bought.entry.id, 30_00, "r1", 1, reversal_points)
+    context = await storage.earning_context(customer, None, NOW - timedelta(days=1000))
+    assert context.spend_minor == 70_00
+    future = await storage.earning_context(customer, datetime.now(UTC) + timedelta(1), NOW)
+    assert future.spend_minor == 0  # nothing inside a window that starts later
+    assert context.last_earned_at is not None
+
+
+def test_default_program_is_points() -> None:
+    assert DEFAULT_PROGRAM.earning is Earning.POINTS and not DEFAULT_PROGRAM.stamps
