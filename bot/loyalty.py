@@ -130,8 +130,10 @@ async def grant_birthdays(shop: Shop, day: date) -> list[tuple[Customer, Booking
 
 async def expiry_reminders(shop: Shop) -> list[ExpiringPoints]:
     """Points expiring within the reminder window that nobody has been told about yet."""
+    # Lots earned under an earlier program keep their expiry, so reminders run whenever a
+    # reminder window is set, even if expiry is now off.
     days = shop.program.expiry_reminder_days
-    if shop.program.expiry_days <= 0 or days <= 0:
+    if days <= 0:
         return []
     now = utcnow()
     due = []

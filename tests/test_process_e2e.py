@@ -132,3 +132,23 @@ async def test_token_rejected_by_telegram(tmp_path: Path, fake: FakeTelegram) ->
         )
     )
     assert code == 2 and "rejected" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("program", "key"),
+    [
+        ('earning = "miles"\n', "earning"),
+        ('earning = "stamps"\nstamp_reward = ""\n', "stamp_reward"),
+        ('[[tiers]]\nname = "A"\nspend = 0\nmultiplier = 0.5\n', "tiers[1].multiplier"),
+        ("expiry_days = -3\n", "expiry_days"),
+    ],
+)
+async def test_invalid_program_file_stops_start_up_naming_the_key(
+    tmp_path: Path, program: str, key: str
+) -> None:
+    (tmp_path / "program.toml").write_text(program, encoding="utf-8")
+    code, stderr = await finish(
+        await run_bot(tmp_path, BOT_TOKEN=TOKEN, PROGRAM_FILE=str(tmp_path / "program.toml"))
+    )
+    assert code == 2 and key in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1

@@ -216,3 +216,16 @@ async def test_program_summary_for_customers_and_owner(
     fake.send_message(owner, "/program")
     rules = await fake.next_message(1000)
     assert "PROGRAM_FILE" in rules.content and "10 stamps" in rules.content
+
+
+async def test_daily_review_lowers_a_tier_kindly(start_app: Start, fake: FakeTelegram) -> None:
+    app: Application = await start_app()
+    _ann, customer, _ = await customer_with_card(app, fake, 4009)
+    await app.shop.storage.set_tier(customer.id, "Gold")  # reached a year ago, nothing since
+    await app.jobs.run_daily()
+    notice = await fake.next_message(4009)
+    assert "Bronze" in notice.content and "points stay yours" in notice.content
+    stored = await app.shop.storage.customer(customer.id)
+    assert stored is not None and stored.tier == "Bronze"
+    await app.jobs.review_tiers()  # already lowered: nothing more to say
+    assert fake.messages(4009)[-1] is notice

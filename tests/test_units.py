@@ -333,6 +333,17 @@ def test_card_with_extreme_names_still_renders() -> None:
     assert decode_qr(png) == [view().link]
 
 
+def test_stamp_card_draws_circles_and_still_decodes() -> None:
+    png = render_card(view(stamps="7/10", label_tier="Штампи"))
+    assert decode_qr(png) == [view().link]
+    image = Image.open(BytesIO(png)).convert("RGB")
+    # The first circle is filled with the accent colour, the last one is not.
+    assert image.getpixel((60 + 20, 596 + 24)) == (242, 183, 5)
+    assert image.getpixel((60 + 9 * 55 + 20, 596 + 24)) != (242, 183, 5)
+    assert view(stamps="7/10").cache_key() != view(stamps="8/10").cache_key()
+    assert decode_qr(render_card(view(stamps="3/200"))) == [view().link]
+
+
 def test_cache_key_follows_content() -> None:
     assert view().cache_key() == view().cache_key()
     assert view().cache_key() != view(balance="121 балів").cache_key()
