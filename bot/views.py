@@ -16,6 +16,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import NumberPattern, parse_pattern
 
 from bot.card import CardView
+from bot.desk import Outcome
 from bot.i18n import _, ngettext
 from bot.phones import mask_phone
 from bot.program import (
@@ -417,3 +418,16 @@ def giving_text(program: Program, customer: Customer, total: int) -> str:
         total=points(total),
         balance=points(customer.balance),
     )
+
+
+def outcome_text(outcome: Outcome) -> str:
+    return {
+        Outcome.ALREADY: _("Already done: this operation was booked once."),
+        Outcome.EXPIRED: _("This confirmation has expired. Nothing was booked."),
+        Outcome.CLOSED: _("This operation was cancelled. Nothing was booked."),
+        Outcome.FORBIDDEN: _("This button is not yours."),
+        Outcome.UNKNOWN: _("This button is no longer valid."),
+        Outcome.INSUFFICIENT: _("Not enough points any more. Nothing was booked."),
+        Outcome.NOTHING_LEFT: _("This operation has already been refunded in full."),
+        Outcome.BOOKED: _("Done."),
+    }[outcome]

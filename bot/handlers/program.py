@@ -15,7 +15,7 @@ from bot import keyboards as kb
 from bot.i18n import _
 from bot.roles import Role
 from bot.shop import Shop
-from bot.views import giving_text, points, program_text
+from bot.views import giving_text, outcome_text, points, program_text
 from storage import Customer
 from storage.base import PendingStatus
 
@@ -96,7 +96,7 @@ def build_router() -> Router:
                     await query.message.edit_text(_("Nothing was given. Your points stay yours."))
                 return
         if result.outcome is not desk.Outcome.BOOKED or result.booking is None:
-            await query.answer(donation_outcome(result.outcome), show_alert=True)
+            await query.answer(outcome_text(result.outcome), show_alert=True)
             return
         await query.answer()
         total = await shop.storage.donations_total()
@@ -113,13 +113,3 @@ def build_router() -> Router:
             )
 
     return router
-
-
-def donation_outcome(outcome: desk.Outcome) -> str:
-    return {
-        desk.Outcome.ALREADY: _("Already done: this gift was booked once."),
-        desk.Outcome.EXPIRED: _("This confirmation has expired. Nothing was booked."),
-        desk.Outcome.CLOSED: _("This operation was cancelled. Nothing was booked."),
-        desk.Outcome.FORBIDDEN: _("This button is not yours."),
-        desk.Outcome.INSUFFICIENT: _("Not enough points any more. Nothing was booked."),
-    }.get(outcome, _("This button is no longer valid."))

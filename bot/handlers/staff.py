@@ -38,6 +38,7 @@ from bot.views import (
     format_decimal_hundredths,
     money,
     operation_label,
+    outcome_text,
     points,
     progress_text,
     reward_text,
@@ -704,19 +705,6 @@ async def answer_close(query: CallbackQuery, result: desk.Result) -> None:
         await query.answer(_("Cancelled."))
     else:
         await query.answer(outcome_text(result.outcome), show_alert=True)
-
-
-def outcome_text(outcome: desk.Outcome) -> str:
-    return {
-        desk.Outcome.ALREADY: _("Already done: this operation was booked once."),
-        desk.Outcome.EXPIRED: _("This confirmation has expired. Nothing was booked."),
-        desk.Outcome.CLOSED: _("This operation was cancelled. Nothing was booked."),
-        desk.Outcome.FORBIDDEN: _("This button is not yours."),
-        desk.Outcome.UNKNOWN: _("This button is no longer valid."),
-        desk.Outcome.INSUFFICIENT: _("Not enough points any more. Nothing was booked."),
-        desk.Outcome.NOTHING_LEFT: _("This operation has already been refunded in full."),
-        desk.Outcome.BOOKED: _("Done."),
-    }[outcome]
 
 
 async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: desk.Result) -> None:
