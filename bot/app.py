@@ -30,6 +30,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("history", N_("Points history")),
     ("settings", N_("Language, phone, birthday, promotions")),
     ("language", N_("Change language")),
+    ("invite", N_("Invite friends")),
     ("program", N_("How the program works")),
     ("give", N_("Give points to a good cause")),
     ("help", N_("How it works")),
@@ -64,7 +65,8 @@ async def register_commands(bot: Bot, shop: Shop) -> None:
         commands = [
             BotCommand(command=name, description=shop.i18n.gettext(text, locale=locale))
             for name, text in COMMANDS
-            if name != "give" or shop.program.cause
+            if (name != "give" or shop.program.cause)
+            and (name != "invite" or shop.program.referrals)
         ]
         await bot.set_my_commands(commands, language_code=language)
 

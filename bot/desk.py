@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot import loyalty
+from bot import loyalty, referrals
 from bot.phones import normalize_phone
 from bot.program import Earned, Reward, Tier, lot_expiry, reversal_points
 from bot.shop import Shop
@@ -23,6 +23,7 @@ from storage import (
     InsufficientPoints,
     NothingToReverse,
     Operation,
+    ReferralDecision,
 )
 from storage.base import PendingOperation, PendingStatus
 from storage.sqlite import utcnow
@@ -50,6 +51,7 @@ class Result:
     operation: PendingOperation | None = None
     booking: Booking | None = None
     upgraded: Tier | None = None  # the tier a purchase lifted the customer to
+    referral: ReferralDecision | None = None  # a referral this purchase or refund decided
 
 
 async def find_customers(shop: Shop, text: str) -> list[Customer] | None:
@@ -252,10 +254,13 @@ async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool
     await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.CONFIRMED)
     if not booking.created:
         return Result(Outcome.ALREADY, operation, booking)
-    upgraded = None
+    upgraded = referral = None
     if operation.kind is EntryKind.PURCHASE:
         upgraded = await loyalty.review_upgrade(shop, operation.customer_id)
-    return Result(Outcome.BOOKED, operation, booking, upgraded)
+        referral = await referrals.on_purchase(shop, booking, operation.operator_id)
+    elif operation.kind is EntryKind.REFUND:
+        referral = await referrals.on_refund(shop, booking)
+    return Result(Outcome.BOOKED, operation, booking, upgraded, referral)
 
 
 async def close(

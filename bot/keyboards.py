@@ -17,6 +17,7 @@ MENU_CARD = N_("💳 My card")
 MENU_BALANCE = N_("⭐ Balance")
 MENU_HISTORY = N_("📜 History")
 MENU_SETTINGS = N_("⚙️ Settings")
+MENU_INVITE = N_("👥 Invite friends")
 SHARE_PHONE = N_("📱 Share my phone number")
 SKIP = N_("Skip")
 
@@ -42,6 +43,7 @@ def main_menu() -> ReplyKeyboardMarkup:
         keyboard=[
             [KeyboardButton(text=_(MENU_CARD)), KeyboardButton(text=_(MENU_BALANCE))],
             [KeyboardButton(text=_(MENU_HISTORY)), KeyboardButton(text=_(MENU_SETTINGS))],
+            [KeyboardButton(text=_(MENU_INVITE))],
         ],
         resize_keyboard=True,
         is_persistent=True,
@@ -228,4 +230,20 @@ def donation_decision(operation_id: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("💚 Yes, give them"), callback_data=GiveCb(id=operation_id, ok=True))
     builder.button(text=_("✖ No"), callback_data=GiveCb(id=operation_id, ok=False))
+    return builder.as_markup()
+
+
+class InviteCb(CallbackData, prefix="invite"):
+    """The card's "invite friends" button; it carries nothing."""
+
+
+def card_buttons() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_(MENU_INVITE), callback_data=InviteCb())
+    return builder.as_markup()
+
+
+def share(url: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📤 Share with friends"), url=url)
     return builder.as_markup()

@@ -79,6 +79,14 @@ class Program:
     expiry_reminder_days: int = 14
     tier_window: TierWindow = TierWindow.ROLLING
     cause: str = ""
+    referral_bonus: int = 50  # for the customer who invited, once the friend qualifies
+    referral_friend_bonus: int = 50  # for the invited friend, on the same purchase
+    referral_min_purchase_minor: int = 10_00  # the friend's first purchase must reach this
+    referral_monthly_cap: int = 10  # paid referrals per referrer per calendar month
+
+    @property
+    def referrals(self) -> bool:
+        return self.referral_bonus > 0 or self.referral_friend_bonus > 0
 
     def tier_for(self, spend_minor: int) -> Tier:
         reached = self.tiers[0]
@@ -279,6 +287,10 @@ KNOWN_KEYS = frozenset(
         "expiry_days",
         "expiry_reminder_days",
         "cause",
+        "referral_bonus",
+        "referral_friend_bonus",
+        "referral_min_purchase",
+        "referral_monthly_cap",
     }
 )
 AMOUNT_HINT = N_("must be an amount like 500 or 499.99")
@@ -436,6 +448,10 @@ def parse_program(data: dict[str, Any], path: Path) -> Program:
         expiry_days=read.whole("expiry_days", 0, 0, MAX_DAYS),
         expiry_reminder_days=reminder,
         cause=read.text("cause", ""),
+        referral_bonus=read.whole("referral_bonus", 50),
+        referral_friend_bonus=read.whole("referral_friend_bonus", 50),
+        referral_min_purchase_minor=read.money("referral_min_purchase", 10),
+        referral_monthly_cap=read.whole("referral_monthly_cap", 10, 0, 10_000),
     )
 
 

@@ -395,6 +395,16 @@ def program_text(program: Program, for_owner: bool, window_months: bool = True) 
                 count=number(program.expiry_days),
             )
         )
+    if program.referrals:
+        lines.append(
+            _(
+                "Invite friends with /invite: when a friend's first purchase reaches {amount}, "
+                "you get {bonus} and your friend {friend_bonus}.",
+                amount=money(program.referral_min_purchase_minor),
+                bonus=points(program.referral_bonus),
+                friend_bonus=points(program.referral_friend_bonus),
+            )
+        )
     if program.cause:
         lines.append(
             _("Give back: donate points to {cause} with /give.", cause=escape(program.cause))

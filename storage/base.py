@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -147,6 +147,68 @@ class ExpiringPoints:
     expires_at: datetime
 
 
+class ReferralStatus(StrEnum):
+    JOINED = "joined"  # attributed at registration, waiting for a qualifying purchase
+    QUALIFIED = "qualified"  # both bonuses paid
+    CAPPED = "capped"  # qualified above the referrer's monthly cap: recorded, not paid
+    REJECTED = "rejected"  # self-referral caught (same phone, booked at the referrer's till)
+    REVERSED = "reversed"  # the qualifying purchase was refunded: bonuses taken back
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    friend_id: int
+    referrer_id: int
+    source: str  # "link" or "card"
+    status: ReferralStatus
+    reason: str
+    purchase_entry_id: int | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralTerms:
+    """What a qualifying purchase pays, decided by the program in force."""
+
+    min_purchase_minor: int
+    friend_bonus: int
+    referrer_bonus: int
+    monthly_cap: int  # 0 = no cap
+    month_start: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralDecision:
+    referral: Referral
+    friend: Booking | None = None
+    referrer: Booking | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralStats:
+    joined: int
+    qualified: int
+    points: int  # referral bonuses earned, less any taken back
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerRow:
+    customer: Customer
+    joined: int
+    qualified: int
+    capped: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedReferral:
+    referral: Referral
+    friend: Customer
+    referrer: Customer
+    flag: str  # "capped", "rejected", "burst" or "shared_phone"
+
+
 class StorageError(Exception):
     pass
 
@@ -191,6 +253,8 @@ class Storage(Protocol):
         new_card: CardIdentity,
         welcome_expires_at: datetime | None = None,
         tier: str | None = None,
+        referrer_id: int | None = None,
+        referral_source: str = "link",
     ) -> tuple[Customer, bool]: ...
     async def customer_by_telegram(self, telegram_id: int) -> Customer | None: ...
     async def identify(self, telegram_id: int) -> tuple[Customer | None, bool]: ...
@@ -277,3 +341,20 @@ class Storage(Protocol):
     async def job_day(self, name: str) -> date | None: ...
     async def set_job_day(self, name: str, day: date) -> None: ...
     async def donations_total(self) -> int: ...
+
+    # referrals
+    async def referral_payload(self, customer_id: int, new_payload: Callable[[], str]) -> str: ...
+    async def customer_by_referral(self, payload: str) -> Customer | None: ...
+    async def referral(self, friend_id: int) -> Referral | None: ...
+    async def qualify_referral(
+        self, friend_id: int, purchase: LedgerEntry, operator_id: int, terms: ReferralTerms
+    ) -> ReferralDecision | None: ...
+    async def reverse_referral(
+        self, purchase_entry_id: int, open_minor: int, min_purchase_minor: int
+    ) -> ReferralDecision | None: ...
+    async def referral_stats(self, referrer_id: int) -> ReferralStats: ...
+    async def referral_totals(self) -> tuple[int, int]: ...
+    async def top_referrers(self, limit: int) -> list[ReferrerRow]: ...
+    async def flagged_referrals(
+        self, burst_window: timedelta, burst_count: int, limit: int
+    ) -> list[FlaggedReferral]: ...

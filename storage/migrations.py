@@ -121,4 +121,25 @@ MIGRATIONS: list[str] = [
     ) STRICT;
     CREATE INDEX ledger_kind_time ON ledger(customer_id, kind, created_at);
     """,
+    # 4: referrals: each customer's personal link, and one row per invited friend.
+    """
+    ALTER TABLE customers ADD COLUMN referral_payload TEXT;
+    CREATE UNIQUE INDEX customers_referral ON customers(referral_payload)
+        WHERE referral_payload IS NOT NULL;
+
+    CREATE TABLE referrals (
+        friend_id INTEGER PRIMARY KEY REFERENCES customers(id),
+        referrer_id INTEGER NOT NULL REFERENCES customers(id) CHECK (referrer_id != friend_id),
+        source TEXT NOT NULL CHECK (source IN ('link', 'card')),
+        status TEXT NOT NULL DEFAULT 'joined'
+            CHECK (status IN ('joined', 'qualified', 'capped', 'rejected', 'reversed')),
+        reason TEXT NOT NULL DEFAULT '',
+        purchase_entry_id INTEGER REFERENCES ledger(id),
+        created_at TEXT NOT NULL,
+        decided_at TEXT
+    ) STRICT;
+    CREATE INDEX referrals_referrer ON referrals(referrer_id, created_at);
+    CREATE INDEX referrals_purchase ON referrals(purchase_entry_id)
+        WHERE purchase_entry_id IS NOT NULL;
+    """,
 ]

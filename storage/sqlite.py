@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -16,6 +16,7 @@ from storage.base import (
     EarningContext,
     EntryKind,
     ExpiringPoints,
+    FlaggedReferral,
     InsufficientPoints,
     InviteOutcome,
     LedgerEntry,
@@ -25,6 +26,12 @@ from storage.base import (
     OperationConflict,
     PendingOperation,
     PendingStatus,
+    Referral,
+    ReferralDecision,
+    ReferralStats,
+    ReferralStatus,
+    ReferralTerms,
+    ReferrerRow,
     ReversalRule,
     StaffMember,
 )
@@ -33,6 +40,9 @@ from storage.migrations import MIGRATIONS
 CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
     "balance, card_file_id, card_file_key, created_at, last_seen_at, forgotten_at, tier"
+)
+REFERRAL_COLUMNS = (
+    "friend_id, referrer_id, source, status, reason, purchase_entry_id, created_at, decided_at"
 )
 LEDGER_COLUMNS = (
     "id, customer_id, kind, amount, reason, operation_id, operator_id, reverses_id, bill_minor, "
@@ -106,6 +116,19 @@ def _entry(row: sqlite3.Row | tuple[Any, ...]) -> LedgerEntry:
         bill_minor=row[8],
         created_at=datetime.fromisoformat(row[9]),
         shortfall=row[10],
+    )
+
+
+def _referral(row: sqlite3.Row | tuple[Any, ...]) -> Referral:
+    return Referral(
+        friend_id=row[0],
+        referrer_id=row[1],
+        source=row[2],
+        status=ReferralStatus(row[3]),
+        reason=row[4],
+        purchase_entry_id=row[5],
+        created_at=datetime.fromisoformat(row[6]),
+        decided_at=datetime.fromisoformat(row[7]) if row[7] else None,
     )
 
 
@@ -268,7 +291,11 @@ class SQLiteStorage:
         new_card: CardIdentity,
         welcome_expires_at: datetime | None = None,
         tier: str | None = None,
+        referrer_id: int | None = None,
+        referral_source: str = "link",
     ) -> tuple[Customer, bool]:
+        """Create the card (once per Telegram user). A referrer is recorded only here, in
+        the transaction that creates the customer: only new customers can be referred."""
         now = _ts(utcnow())
 
         def body(db: sqlite3.Connection) -> Any:
@@ -295,6 +322,12 @@ class SQLiteStorage:
                 raise RuntimeError("could not draw a free card number")
             customer_id = cursor.lastrowid
             assert customer_id is not None
+            if referrer_id is not None and referrer_id != customer_id:
+                db.execute(
+                    "INSERT INTO referrals (friend_id, referrer_id, source, created_at) "
+                    "SELECT ?, id, ?, ? FROM customers WHERE id = ? AND forgotten_at IS NULL",
+                    (customer_id, referral_source, now, referrer_id),
+                )
             if welcome_points > 0:
                 self._append_sync(
                     db,
@@ -945,6 +978,301 @@ class SQLiteStorage:
             )
 
         await self._write(body)
+
+    # --- referrals -----------------------------------------------------------------------
+
+    async def referral_payload(self, customer_id: int, new_payload: Callable[[], str]) -> str:
+        """The customer's personal referral payload, made on first use and kept."""
+
+        def body(db: sqlite3.Connection) -> str:
+            row = _one_sync(
+                db, "SELECT referral_payload FROM customers WHERE id = ?", (customer_id,)
+            )
+            if row is None:
+                raise NotFound(customer_id)
+            if row[0]:
+                return str(row[0])
+            for _attempt in range(CARD_ATTEMPTS):
+                payload = new_payload()
+                try:
+                    db.execute(
+                        "UPDATE customers SET referral_payload = ? WHERE id = ?",
+                        (payload, customer_id),
+                    )
+                    return payload
+                except sqlite3.IntegrityError:
+                    continue
+            raise RuntimeError("could not draw a free referral payload")
+
+        return await self._write(body)
+
+    async def customer_by_referral(self, payload: str) -> Customer | None:
+        return await self._one_customer("referral_payload = ? AND forgotten_at IS NULL", payload)
+
+    async def referral(self, friend_id: int) -> Referral | None:
+        row = await _one(
+            self._reader,
+            f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE friend_id = ?",
+            (friend_id,),
+        )
+        return _referral(row) if row else None
+
+    def _decide_sync(
+        self,
+        db: sqlite3.Connection,
+        friend_id: int,
+        status: ReferralStatus,
+        reason: str,
+        purchase_id: int | None,
+        now: str,
+    ) -> Referral:
+        db.execute(
+            "UPDATE referrals SET status = ?, reason = ?, purchase_entry_id = ?, decided_at = ? "
+            "WHERE friend_id = ?",
+            (status.value, reason, purchase_id, now, friend_id),
+        )
+        row = _one_sync(
+            db, f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE friend_id = ?", (friend_id,)
+        )
+        return _referral(row)
+
+    async def qualify_referral(
+        self, friend_id: int, purchase: LedgerEntry, operator_id: int, terms: ReferralTerms
+    ) -> ReferralDecision | None:
+        """Decide a waiting referral on the friend's purchase, in one transaction: pay both
+        sides once (operation ids per friend and side), or record why it pays nothing."""
+
+        def body(db: sqlite3.Connection) -> ReferralDecision | None:
+            row = _one_sync(
+                db,
+                f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE friend_id = ? AND status = ?",
+                (friend_id, ReferralStatus.JOINED.value),
+            )
+            bill = purchase.bill_minor or 0
+            if (
+                row is None
+                or purchase.kind is not EntryKind.PURCHASE
+                or bill < terms.min_purchase_minor
+            ):
+                return None
+            referral = _referral(row)
+            friend = _customer(
+                _one_sync(
+                    db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (friend_id,)
+                )
+            )
+            referrer = _customer(
+                _one_sync(
+                    db,
+                    f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?",
+                    (referral.referrer_id,),
+                )
+            )
+            now = _ts(utcnow())
+            reason = ""
+            if referrer.forgotten:
+                reason = "referrer_gone"
+            elif friend.phone and friend.phone == referrer.phone:
+                reason = "same_phone"
+            elif operator_id in (referrer.telegram_id, friend.telegram_id):
+                reason = "own_till"
+            if reason:
+                decided = self._decide_sync(
+                    db, friend_id, ReferralStatus.REJECTED, reason, purchase.id, now
+                )
+                return ReferralDecision(decided)
+            if terms.monthly_cap:
+                (paid,) = _one_sync(
+                    db,
+                    "SELECT count(*) FROM referrals WHERE referrer_id = ? AND status = ? "
+                    "AND decided_at >= ?",
+                    (referrer.id, ReferralStatus.QUALIFIED.value, _ts(terms.month_start)),
+                )
+                if paid >= terms.monthly_cap:
+                    decided = self._decide_sync(
+                        db, friend_id, ReferralStatus.CAPPED, "monthly_cap", purchase.id, now
+                    )
+                    return ReferralDecision(decided)
+            expires = _ts(terms.expires_at) if terms.expires_at else None
+            bookings: dict[str, Booking | None] = {"friend": None, "referrer": None}
+            for side, customer_id, amount in (
+                ("friend", friend.id, terms.friend_bonus),
+                ("referrer", referrer.id, terms.referrer_bonus),
+            ):
+                if amount <= 0:
+                    continue
+                entry, balance = self._append_sync(
+                    db,
+                    customer_id,
+                    EntryKind.REFERRAL,
+                    amount,
+                    f"referral:{friend_id}:{side}",
+                    f"referral {side} #{friend_id}",
+                    None,
+                    None,
+                    None,
+                    now,
+                    expires_at=expires,
+                )
+                bookings[side] = Booking(entry, True, balance)
+            decided = self._decide_sync(
+                db, friend_id, ReferralStatus.QUALIFIED, "", purchase.id, now
+            )
+            return ReferralDecision(decided, bookings["friend"], bookings["referrer"])
+
+        return await self._write(body)
+
+    async def reverse_referral(
+        self, purchase_entry_id: int, open_minor: int, min_purchase_minor: int
+    ) -> ReferralDecision | None:
+        """When a refund leaves the qualifying purchase below the minimum, take both bonuses
+        back with entries linked to them; what was already spent is recorded as shortfall."""
+
+        def body(db: sqlite3.Connection) -> ReferralDecision | None:
+            row = _one_sync(
+                db,
+                f"SELECT {REFERRAL_COLUMNS} FROM referrals "
+                "WHERE purchase_entry_id = ? AND status = ?",
+                (purchase_entry_id, ReferralStatus.QUALIFIED.value),
+            )
+            if row is None or open_minor >= min_purchase_minor:
+                return None
+            referral = _referral(row)
+            now = _ts(utcnow())
+            bookings: dict[str, Booking | None] = {"friend": None, "referrer": None}
+            for side in ("friend", "referrer"):
+                bonus = _one_sync(
+                    db,
+                    f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?",
+                    (f"referral:{referral.friend_id}:{side}",),
+                )
+                if bonus is None:
+                    continue
+                original = _entry(bonus)
+                (balance,) = _one_sync(
+                    db, "SELECT balance FROM customers WHERE id = ?", (original.customer_id,)
+                )
+                taken = min(original.amount, balance)
+                entry, new_balance = self._append_sync(
+                    db,
+                    original.customer_id,
+                    EntryKind.REFERRAL,
+                    -taken,
+                    f"referral-undo:{referral.friend_id}:{side}",
+                    f"reverses #{original.id}",
+                    None,
+                    original.id,
+                    None,
+                    now,
+                    original.amount - taken,
+                    lot_first=original.id,
+                )
+                bookings[side] = Booking(entry, True, new_balance)
+            decided = self._decide_sync(
+                db,
+                referral.friend_id,
+                ReferralStatus.REVERSED,
+                "refunded",
+                purchase_entry_id,
+                now,
+            )
+            return ReferralDecision(decided, bookings["friend"], bookings["referrer"])
+
+        return await self._write(body)
+
+    async def referral_stats(self, referrer_id: int) -> ReferralStats:
+        def body(db: sqlite3.Connection) -> ReferralStats:
+            joined, qualified = _one_sync(
+                db,
+                "SELECT count(*), count(*) FILTER (WHERE status = ?) FROM referrals "
+                "WHERE referrer_id = ?",
+                (ReferralStatus.QUALIFIED.value, referrer_id),
+            )
+            (points,) = _one_sync(
+                db,
+                "SELECT coalesce(sum(amount), 0) FROM ledger WHERE customer_id = ? AND kind = ?",
+                (referrer_id, EntryKind.REFERRAL.value),
+            )
+            return ReferralStats(int(joined), int(qualified), int(points))
+
+        return await self._read(body)
+
+    async def referral_totals(self) -> tuple[int, int]:
+        """(friends joined through a referral, of them qualified and paid)."""
+        joined, qualified = await _one(
+            self._reader,
+            "SELECT count(*), count(*) FILTER (WHERE status = ?) FROM referrals",
+            (ReferralStatus.QUALIFIED.value,),
+        )
+        return int(joined), int(qualified)
+
+    async def top_referrers(self, limit: int) -> list[ReferrerRow]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {', '.join('c.' + c.strip() for c in CUSTOMER_COLUMNS.split(','))}, "
+            "count(*) AS joined, count(*) FILTER (WHERE r.status = 'qualified') AS qualified, "
+            "count(*) FILTER (WHERE r.status = 'capped') "
+            "FROM referrals r JOIN customers c ON c.id = r.referrer_id "
+            "GROUP BY c.id ORDER BY qualified DESC, joined DESC, c.id LIMIT ?",
+            (limit,),
+        )
+        return [
+            ReferrerRow(_customer(row), int(row[-3]), int(row[-2]), int(row[-1])) for row in rows
+        ]
+
+    async def flagged_referrals(
+        self, burst_window: timedelta, burst_count: int, limit: int
+    ) -> list[FlaggedReferral]:
+        """Cases an owner should look at: capped and rejected referrals, bursts of joins
+        for one referrer, and friends sharing a phone number with the referrer or another
+        friend."""
+
+        def body(db: sqlite3.Connection) -> list[FlaggedReferral]:
+            found: dict[int, str] = {}
+            for friend_id, status in db.execute(
+                "SELECT friend_id, status FROM referrals WHERE status IN ('capped', 'rejected')"
+            ).fetchall():
+                found[friend_id] = status
+            seconds = int(burst_window.total_seconds())
+            for (friend_id,) in db.execute(
+                "SELECT r1.friend_id FROM referrals r1 WHERE (SELECT count(*) FROM referrals r2 "
+                "WHERE r2.referrer_id = r1.referrer_id AND abs(strftime('%s', r2.created_at) "
+                "- strftime('%s', r1.created_at)) <= ?) >= ?",
+                (seconds, burst_count),
+            ).fetchall():
+                found.setdefault(friend_id, "burst")
+            for (friend_id,) in db.execute(
+                "SELECT r.friend_id FROM referrals r JOIN customers f ON f.id = r.friend_id "
+                "WHERE f.phone IS NOT NULL AND (f.phone = (SELECT phone FROM customers "
+                "WHERE id = r.referrer_id) OR EXISTS (SELECT 1 FROM referrals r2 JOIN customers "
+                "f2 ON f2.id = r2.friend_id WHERE r2.referrer_id = r.referrer_id "
+                "AND r2.friend_id != r.friend_id AND f2.phone = f.phone))"
+            ).fetchall():
+                found.setdefault(friend_id, "shared_phone")
+            flagged = []
+            for friend_id in sorted(found, reverse=True)[:limit]:
+                referral = _referral(
+                    _one_sync(
+                        db,
+                        f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE friend_id = ?",
+                        (friend_id,),
+                    )
+                )
+                friend = _customer(
+                    _one_sync(
+                        db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (friend_id,)
+                    )
+                )
+                referrer = _customer(
+                    _one_sync(
+                        db,
+                        f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?",
+                        (referral.referrer_id,),
+                    )
+                )
+                flagged.append(FlaggedReferral(referral, friend, referrer, found[friend_id]))
+            return flagged
+
+        return await self._read(body)
 
     async def donations_total(self) -> int:
         (total,) = await _one(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from html import escape
+from urllib.parse import quote, urlencode
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -12,7 +13,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, User
 
 from bot import keyboards as kb
-from bot import loyalty
+from bot import loyalty, referrals
 from bot.dates import DateError, parse_birthday
 from bot.delivery import send_card
 from bot.filters import MenuText
@@ -21,7 +22,7 @@ from bot.middlewares import display_name
 from bot.phones import normalize_phone
 from bot.shop import Shop
 from bot.tokens import LinkKind, new_card_identity, parse_payload
-from bot.views import balance_text, birthday_text, history_text, points
+from bot.views import balance_text, birthday_text, history_text, money, number, points
 from storage import Customer
 from storage.sqlite import utcnow
 
@@ -33,9 +34,16 @@ class Profile(StatesGroup):
     birthday = State()
 
 
-async def ensure_customer(shop: Shop, user: User, customer: Customer | None) -> Customer:
+async def ensure_customer(
+    shop: Shop,
+    user: User,
+    customer: Customer | None,
+    referrer: Customer | None = None,
+    source: str = "link",
+) -> Customer:
     if customer is not None:
         return customer
+    invited = referrer is not None and shop.program.referrals and referrer.telegram_id != user.id
     registered, _created = await shop.storage.register_customer(
         telegram_id=user.id,
         name=display_name(user),
@@ -44,8 +52,51 @@ async def ensure_customer(shop: Shop, user: User, customer: Customer | None) -> 
         new_card=new_card_identity,
         welcome_expires_at=loyalty.expiry_from_now(shop.program),
         tier=shop.program.tiers[0].name,
+        referrer_id=referrer.id if invited and referrer else None,
+        referral_source=source,
     )
     return registered
+
+
+def referral_welcome(shop: Shop) -> str:
+    program = shop.program
+    return _(
+        "You joined on a friend's invitation: after your first purchase of at least {amount}, "
+        "you get {bonus} and your friend gets a thank-you too.",
+        amount=money(program.referral_min_purchase_minor),
+        bonus=points(program.referral_friend_bonus),
+    )
+
+
+async def invite_text(bot: Bot, shop: Shop, customer: Customer) -> tuple[str, str]:
+    """The customer's invitation page and the text their friends receive."""
+    link = await referrals.personal_link(bot, shop, customer)
+    stats = await shop.storage.referral_stats(customer.id)
+    program = shop.program
+    text = _(
+        "<b>Invite friends to {shop}</b>\n"
+        "Your personal link: {link}\n\n"
+        "When a friend joins through it and makes a first purchase of at least {amount}, "
+        "you get {bonus} and your friend gets {friend_bonus}.\n\n"
+        "Friends joined: {joined} · made a purchase: {qualified} · points earned: {points}",
+        shop=escape(shop.settings.shop_name),
+        link=link,
+        amount=money(program.referral_min_purchase_minor),
+        bonus=points(program.referral_bonus),
+        friend_bonus=points(program.referral_friend_bonus),
+        joined=number(stats.joined),
+        qualified=number(stats.qualified),
+        points=number(stats.points),
+    )
+    share = _(
+        "Join the {shop} loyalty card in Telegram and get a gift with your first purchase:",
+        shop=shop.settings.shop_name,
+    )
+    return text, share_url(link, share)
+
+
+def share_url(link: str, text: str) -> str:
+    return "https://t.me/share/url?" + urlencode({"url": link, "text": text}, quote_via=quote)
 
 
 def build_router(i18n: CatalogI18n) -> Router:
@@ -68,12 +119,26 @@ def build_router(i18n: CatalogI18n) -> Router:
         if command.args and link is None:
             await message.answer(_("This link is not valid. Here is your own card."))
         is_new = customer is None
-        customer = await ensure_customer(shop, message.from_user, customer)
+        referrer, source = None, "link"
+        if link and link[0] is LinkKind.REFERRAL:
+            referrer = await shop.storage.customer_by_referral(link[1])
+        elif link and link[0] is LinkKind.CARD:
+            # Someone else's card scanned by a newcomer: they join with its holder as friend.
+            referrer, source = await shop.storage.customer_by_payload(link[1]), "card"
+        customer = await ensure_customer(shop, message.from_user, customer, referrer, source)
         if link and link[0] is LinkKind.CARD and link[1] != customer.card_payload:
             await message.answer(
                 _("That QR code is another customer's card. Here is your own card.")
             )
-        elif link and link[0] is not LinkKind.CARD:
+        elif link and link[0] is LinkKind.REFERRAL and not is_new:
+            await message.answer(
+                _("This is your own invitation link: share it with friends (/invite).")
+                if referrer is not None and referrer.id == customer.id
+                else _("You already have a card, so this invitation changes nothing.")
+            )
+        elif link and link[0] is LinkKind.REFERRAL and referrer is None:
+            await message.answer(_("This invitation link is not valid any more."))
+        elif link and link[0] is not LinkKind.CARD and link[0] is not LinkKind.REFERRAL:
             await message.answer(_("This link has expired or was already used."))
         if not is_new:
             await send_card(bot, shop, customer, message.chat.id, kb.main_menu())
@@ -88,6 +153,8 @@ def build_router(i18n: CatalogI18n) -> Router:
             welcome += "\n" + _(
                 "A welcome gift is already on it: {points}.", points=points(customer.balance)
             )
+        if (await shop.storage.referral(customer.id)) is not None:
+            welcome += "\n" + referral_welcome(shop)
         await message.answer(welcome)
         await ask_phone(message, state)
 
@@ -96,7 +163,30 @@ def build_router(i18n: CatalogI18n) -> Router:
     async def card(message: Message, bot: Bot, shop: Shop, customer: Customer | None) -> None:
         assert message.from_user
         customer = await ensure_customer(shop, message.from_user, customer)
-        await send_card(bot, shop, customer, message.chat.id, kb.main_menu())
+        buttons = kb.card_buttons() if shop.program.referrals else kb.main_menu()
+        await send_card(bot, shop, customer, message.chat.id, buttons)
+
+    @router.message(Command("invite"))
+    @router.message(MenuText(i18n, kb.MENU_INVITE))
+    async def invite(message: Message, bot: Bot, shop: Shop, customer: Customer | None) -> None:
+        assert message.from_user
+        if not shop.program.referrals:
+            await message.answer(_("This shop has no referral program at the moment."))
+            return
+        customer = await ensure_customer(shop, message.from_user, customer)
+        text, url = await invite_text(bot, shop, customer)
+        await message.answer(text, reply_markup=kb.share(url))
+
+    @router.callback_query(kb.InviteCb.filter())
+    async def invite_button(
+        query: CallbackQuery, bot: Bot, shop: Shop, customer: Customer | None
+    ) -> None:
+        if customer is None or not shop.program.referrals:
+            await query.answer(_("Send /start to get your card."), show_alert=True)
+            return
+        text, url = await invite_text(bot, shop, customer)
+        await query.answer()
+        await bot.send_message(query.from_user.id, text, reply_markup=kb.share(url))
 
     @router.message(Command("balance"))
     @router.message(MenuText(i18n, kb.MENU_BALANCE))

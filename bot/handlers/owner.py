@@ -1,4 +1,4 @@
-"""The owner's tools: invite and remove cashiers."""
+"""The owner's tools: invite and remove cashiers, watch referrals."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards as kb
 from bot.delivery import card_link
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.roles import HasRole, Role
 from bot.shop import Shop
 from bot.tokens import LinkKind, new_payload
+from bot.views import holder_name, number
 from storage.sqlite import utcnow
 
 INVITE_TTL = timedelta(hours=24)
@@ -39,6 +40,10 @@ def build_router() -> Router:
     async def staff(message: Message, shop: Shop) -> None:
         text, markup = await staff_overview(shop)
         await message.answer(text, reply_markup=markup)
+
+    @router.message(Command("referrals"), owner_only)
+    async def referrals(message: Message, shop: Shop) -> None:
+        await message.answer(await referral_overview(shop))
 
     @router.callback_query(kb.StaffCb.filter(), owner_only)
     async def staff_action(
@@ -70,3 +75,53 @@ def build_router() -> Router:
         await query.answer()
 
     return router
+
+
+FLAG_TEXTS = {
+    "capped": N_("over the monthly cap, not paid"),
+    "burst": N_("many friends joined within a day"),
+    "shared_phone": N_("shares a phone number with the inviter or another friend"),
+    "same_phone": N_("same phone as the inviter, not paid"),
+    "own_till": N_("purchase booked by the inviter or the friend themselves, not paid"),
+    "referrer_gone": N_("the inviter closed their card, not paid"),
+}
+BURST_WINDOW = timedelta(hours=24)
+BURST_COUNT = 5
+
+
+async def referral_overview(shop: Shop) -> str:
+    joined, qualified = await shop.storage.referral_totals()
+    if not joined:
+        return _("<b>Referrals</b>\nNo friend has joined through an invitation yet.")
+    lines = [
+        _(
+            "<b>Referrals</b>\nFriends joined: {joined} · made a qualifying purchase: "
+            "{qualified} ({share}%)",
+            joined=number(joined),
+            qualified=number(qualified),
+            share=number(qualified * 100 // joined),
+        ),
+        "",
+        _("<b>Top inviters</b>"),
+    ]
+    for index, row in enumerate(await shop.storage.top_referrers(10), start=1):
+        lines.append(
+            _(
+                "{place}. {name}: {joined} joined, {qualified} qualified",
+                place=index,
+                name=escape(holder_name(row.customer)),
+                joined=number(row.joined),
+                qualified=number(row.qualified),
+            )
+            + (" · " + _("{count} over the cap", count=number(row.capped)) if row.capped else "")
+        )
+    flagged = await shop.storage.flagged_referrals(BURST_WINDOW, BURST_COUNT, 15)
+    if flagged:
+        lines += ["", _("<b>To look at</b>")]
+        for case in flagged:
+            flag = case.referral.reason if case.flag == "rejected" else case.flag
+            lines.append(
+                f"• {escape(holder_name(case.friend))} ← {escape(holder_name(case.referrer))}: "
+                + _(FLAG_TEXTS.get(flag, FLAG_TEXTS["burst"]))
+            )
+    return "\n".join(lines)

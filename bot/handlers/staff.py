@@ -47,7 +47,7 @@ from bot.views import (
     tier_name,
     when,
 )
-from storage import Customer, EntryKind
+from storage import Customer, EntryKind, ReferralDecision, ReferralStatus
 from storage.base import InviteOutcome, PendingOperation, PendingStatus
 
 log = logging.getLogger(__name__)
@@ -763,6 +763,87 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
     if result.upgraded is not None:
         tier = result.upgraded
         await tell_customer(bot, shop, customer, lambda: (upgrade_text(shop, tier), None))
+    if result.referral is not None:
+        await announce_referral(bot, shop, result.referral)
+
+
+async def announce_referral(bot: Bot, shop: Shop, decision: ReferralDecision) -> None:
+    """Tell both sides what a friend's purchase (or its refund) did to their referral."""
+    referral = decision.referral
+    friend = await shop.storage.customer(referral.friend_id)
+    referrer = await shop.storage.customer(referral.referrer_id)
+    if friend is None or referrer is None:
+        return
+    friend_name = escape(friend.name or _("Customer"))
+    if referral.status is ReferralStatus.QUALIFIED:
+        if decision.friend is not None:
+            gift = decision.friend
+            await tell_customer(
+                bot,
+                shop,
+                friend,
+                lambda: (
+                    _(
+                        "🎁 Your first purchase unlocked your invitation gift: <b>+{points}</b>. "
+                        "Balance: {balance}.",
+                        points=points(gift.entry.amount),
+                        balance=points(gift.balance),
+                    ),
+                    None,
+                ),
+            )
+        if decision.referrer is not None:
+            bonus = decision.referrer
+            await tell_customer(
+                bot,
+                shop,
+                referrer,
+                lambda: (
+                    _(
+                        "🎉 Your friend {name} made their first purchase at {shop}: "
+                        "<b>+{points}</b> for you. Balance: {balance}.",
+                        name=friend_name,
+                        shop=escape(shop.settings.shop_name),
+                        points=points(bonus.entry.amount),
+                        balance=points(bonus.balance),
+                    ),
+                    None,
+                ),
+            )
+    elif referral.status is ReferralStatus.CAPPED:
+        await tell_customer(
+            bot,
+            shop,
+            referrer,
+            lambda: (
+                _(
+                    "Your friend {name} made their first purchase. You have reached this "
+                    "month's limit of paid invitations, so this one earns no points. Thank you "
+                    "for spreading the word!",
+                    name=friend_name,
+                ),
+                None,
+            ),
+        )
+    elif referral.status is ReferralStatus.REVERSED:
+        for side, customer in ((decision.friend, friend), (decision.referrer, referrer)):
+            if side is None:
+                continue
+            taken = side
+            await tell_customer(
+                bot,
+                shop,
+                customer,
+                lambda taken=taken: (
+                    _(
+                        "The purchase that earned an invitation gift was refunded, so the gift "
+                        "({points}) was taken back. Balance: {balance}.",
+                        points=points(taken.entry.shortfall - taken.entry.amount),
+                        balance=points(taken.balance),
+                    ),
+                    None,
+                ),
+            )
 
 
 def stamp_progress(shop: Shop, customer: Customer) -> str:
