@@ -141,5 +141,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX referrals_referrer ON referrals(referrer_id, created_at);
     CREATE INDEX referrals_purchase ON referrals(purchase_entry_id)
         WHERE purchase_entry_id IS NOT NULL;
+
+    -- A forgotten customer keeps only a salted hash of their Telegram id, so coming back
+    -- after "forget me" opens a new card without a second welcome or referral bonus.
+    ALTER TABLE customers ADD COLUMN former_key TEXT;
+    CREATE INDEX customers_former ON customers(former_key) WHERE former_key IS NOT NULL;
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
     """,
 ]

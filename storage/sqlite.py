@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -130,6 +132,22 @@ def _referral(row: sqlite3.Row | tuple[Any, ...]) -> Referral:
         created_at=datetime.fromisoformat(row[6]),
         decided_at=datetime.fromisoformat(row[7]) if row[7] else None,
     )
+
+
+def _customer_sync(db: sqlite3.Connection, customer_id: int) -> Customer:
+    row = _one_sync(db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (customer_id,))
+    if row is None:
+        raise NotFound(customer_id)
+    return _customer(row)
+
+
+def _referral_sync(db: sqlite3.Connection, friend_id: int) -> Referral:
+    row = _one_sync(
+        db, f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE friend_id = ?", (friend_id,)
+    )
+    if row is None:
+        raise NotFound(friend_id)
+    return _referral(row)
 
 
 def _pending(row: sqlite3.Row | tuple[Any, ...]) -> PendingOperation:
@@ -306,6 +324,15 @@ class SQLiteStorage:
             )
             if row:
                 return _customer(row), False
+            returning = _one_sync(
+                db,
+                "SELECT 1 FROM customers WHERE former_key = ?",
+                (self._former_key_sync(db, telegram_id),),
+            )
+            if returning:  # came back after "forget me": a new card, but no second bonus
+                welcome, referrer = 0, None
+            else:
+                welcome, referrer = welcome_points, referrer_id
             for _attempt in range(CARD_ATTEMPTS):
                 number, payload = new_card()
                 try:
@@ -322,18 +349,18 @@ class SQLiteStorage:
                 raise RuntimeError("could not draw a free card number")
             customer_id = cursor.lastrowid
             assert customer_id is not None
-            if referrer_id is not None and referrer_id != customer_id:
+            if referrer is not None and referrer != customer_id:
                 db.execute(
                     "INSERT INTO referrals (friend_id, referrer_id, source, created_at) "
                     "SELECT ?, id, ?, ? FROM customers WHERE id = ? AND forgotten_at IS NULL",
-                    (customer_id, referral_source, now, referrer_id),
+                    (customer_id, referral_source, now, referrer),
                 )
-            if welcome_points > 0:
+            if welcome > 0:
                 self._append_sync(
                     db,
                     customer_id,
                     EntryKind.WELCOME,
-                    welcome_points,
+                    welcome,
                     f"welcome:{customer_id}",
                     "welcome bonus",
                     None,
@@ -390,16 +417,29 @@ class SQLiteStorage:
             customer_id,
         )
 
+    @staticmethod
+    def _former_key_sync(db: sqlite3.Connection, telegram_id: int) -> str:
+        """A salted hash of a Telegram id; the salt is this database's own random value."""
+        row = _one_sync(db, "SELECT value FROM meta WHERE key = 'former_salt'")
+        if row is None:
+            salt = secrets.token_hex(16)
+            db.execute("INSERT INTO meta (key, value) VALUES ('former_salt', ?)", (salt,))
+        else:
+            salt = row[0]
+        return hashlib.sha256(f"{salt}:{telegram_id}".encode()).hexdigest()
+
     async def forget_customer(self, customer_id: int) -> None:
         # Personal data goes; the row and its ledger stay so balances and figures still add up.
         def body(db: sqlite3.Connection) -> Any:
+            row = _one_sync(db, "SELECT telegram_id FROM customers WHERE id = ?", (customer_id,))
+            former = self._former_key_sync(db, row[0]) if row and row[0] is not None else None
             cursor = db.execute(
                 "UPDATE customers SET telegram_id = NULL, name = '', language = NULL, "
                 "phone = NULL, birthday = NULL, promotions = 0, card_file_id = NULL, "
                 "card_file_key = NULL, card_number = 'forgotten-' || id, "
-                "card_payload = 'forgotten-' || id, forgotten_at = ? "
-                "WHERE id = ? AND forgotten_at IS NULL",
-                (_ts(utcnow()), customer_id),
+                "card_payload = 'forgotten-' || id, referral_payload = NULL, forgotten_at = ?, "
+                "former_key = ? WHERE id = ? AND forgotten_at IS NULL",
+                (_ts(utcnow()), former, customer_id),
             )
             if cursor.rowcount == 0:
                 raise NotFound(customer_id)
@@ -1056,18 +1096,8 @@ class SQLiteStorage:
             ):
                 return None
             referral = _referral(row)
-            friend = _customer(
-                _one_sync(
-                    db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (friend_id,)
-                )
-            )
-            referrer = _customer(
-                _one_sync(
-                    db,
-                    f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?",
-                    (referral.referrer_id,),
-                )
-            )
+            friend = _customer_sync(db, friend_id)
+            referrer = _customer_sync(db, referral.referrer_id)
             now = _ts(utcnow())
             reason = ""
             if referrer.forgotten:
@@ -1250,25 +1280,9 @@ class SQLiteStorage:
                 found.setdefault(friend_id, "shared_phone")
             flagged = []
             for friend_id in sorted(found, reverse=True)[:limit]:
-                referral = _referral(
-                    _one_sync(
-                        db,
-                        f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE friend_id = ?",
-                        (friend_id,),
-                    )
-                )
-                friend = _customer(
-                    _one_sync(
-                        db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (friend_id,)
-                    )
-                )
-                referrer = _customer(
-                    _one_sync(
-                        db,
-                        f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?",
-                        (referral.referrer_id,),
-                    )
-                )
+                referral = _referral_sync(db, friend_id)
+                friend = _customer_sync(db, friend_id)
+                referrer = _customer_sync(db, referral.referrer_id)
                 flagged.append(FlaggedReferral(referral, friend, referrer, found[friend_id]))
             return flagged
 

@@ -227,6 +227,10 @@ def test_every_earning_type_parses() -> None:
         ),
         ({"cause": 5}, "cause"),
         ({"birthday_bonus": -1}, "birthday_bonus"),
+        ({"referral_bonus": -5}, "referral_bonus"),
+        ({"referral_friend_bonus": "50"}, "referral_friend_bonus"),
+        ({"referral_min_purchase": "ten"}, "referral_min_purchase"),
+        ({"referral_monthly_cap": 2.5}, "referral_monthly_cap"),
     ],
 )
 def test_new_settings_name_the_key(data: dict, key: str) -> None:
@@ -303,6 +307,14 @@ async def test_spend_counts_purchases_less_refunds_in_the_window(storage: SQLite
     future = await storage.earning_context(customer, datetime.now(UTC) + timedelta(1), NOW)
     assert future.spend_minor == 0  # nothing inside a window that starts later
     assert context.last_earned_at is not None
+
+
+def test_referral_settings() -> None:
+    off = parse_program({"referral_bonus": 0, "referral_friend_bonus": 0}, Path("p.toml"))
+    assert not off.referrals
+    on = parse_program({"referral_min_purchase": 25, "referral_monthly_cap": 3}, Path("p.toml"))
+    assert on.referrals and on.referral_min_purchase_minor == 2500
+    assert on.referral_monthly_cap == 3
 
 
 def test_default_program_is_points() -> None:

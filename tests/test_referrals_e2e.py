@@ -210,3 +210,36 @@ async def test_card_has_an_invite_button(app: Application, fake: FakeTelegram) -
     fake.press(ann, card, card.callback("Invite friends"))
     page = await fake.next_message(5061)
     assert "Your personal link" in page.content and "?start=r_" in page.content
+
+
+async def test_coming_back_after_forget_me_pays_no_second_bonus(
+    app: Application, fake: FakeTelegram
+) -> None:
+    cashier = await hire_cashier(fake)
+    ann, a, _ = await customer_with_card(app, fake, 5071)
+    payload, _ = await invitation(app, fake, ann)
+    await join_via(fake, 5072, payload)
+    first = await app.shop.storage.customer_by_telegram(5072)
+    assert first is not None and first.balance == 50  # the welcome bonus
+    await purchase(app, fake, cashier, first.card_payload, "20")
+    await app.shop.storage.forget_customer(first.id)
+    # The same person opens the same link again: a new card, but no welcome or referral.
+    ben = fake.user(5072, "Ben")
+    fake.send_message(ben, f"/start {payload}")
+    await fake.wait_for(lambda: any(m.kind == "photo" for m in fake.messages(5072)[-3:]))
+    again = await app.shop.storage.customer_by_telegram(5072)
+    assert again is not None and again.id != first.id and again.balance == 0
+    assert await app.shop.storage.referral(again.id) is None
+    await purchase(app, fake, cashier, again.card_payload, "20")
+    assert referral_entries(await app.shop.storage.history(a.id, 50)) == [50]
+
+
+async def test_no_referral_program_when_both_bonuses_are_zero(
+    start_app: Start, fake: FakeTelegram
+) -> None:
+    app: Application = await start_app(
+        replace(TEST_PROGRAM, referral_bonus=0, referral_friend_bonus=0)
+    )
+    ann, _, _ = await customer_with_card(app, fake, 5081)
+    fake.send_message(ann, "/invite")
+    assert "no referral program" in (await fake.next_message(5081)).content
