@@ -12,6 +12,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 
+from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.handlers import build_routers
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
@@ -79,6 +80,7 @@ class Application:
     dispatcher: Dispatcher
     shop: Shop
     jobs: Jobs
+    broadcaster: Broadcaster
     closed: bool = False
 
     @classmethod
@@ -87,13 +89,17 @@ class Application:
         storage: Storage = await open_storage(settings.database_path)
         shop = Shop(settings, program, storage, build_i18n(settings.default_locale))
         bot = create_bot(settings)
-        return cls(bot, create_dispatcher(shop), shop, Jobs(bot, shop))
+        dispatcher = create_dispatcher(shop)
+        broadcaster = Broadcaster(bot, shop)
+        dispatcher["broadcaster"] = broadcaster
+        return cls(bot, dispatcher, shop, Jobs(bot, shop), broadcaster)
 
     async def prepare(self) -> None:
         me = await self.bot.get_me()
         log.info("running as @%s (id %s)", me.username, me.id)
         await register_commands(self.bot, self.shop)
         self.jobs.start()
+        self.broadcaster.start()
 
     async def run(self, handle_signals: bool = True) -> None:
         try:
@@ -112,6 +118,7 @@ class Application:
         if self.closed:
             return
         self.closed = True
+        await self.broadcaster.stop()
         await self.jobs.stop()
         await self.bot.session.close()
         await self.shop.storage.close()

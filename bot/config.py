@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ class RawSettings(BaseSettings):
     default_locale: str = "en"
     log_level: str = "INFO"
     program_file: str = ""
+    broadcast_rate: str = "25"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class Settings:
     default_locale: str
     log_level: str
     program_file: Path
+    broadcast_rate: float = 25.0  # promotion messages per second, under Telegram's ~30
 
 
 def parse_database_url(url: str) -> str:
@@ -173,6 +176,21 @@ def load_settings(env_file: str | None = ".env") -> Settings:
             )
         )
 
+    rate = 0.0
+    with contextlib.suppress(ValueError):
+        rate = float(raw.broadcast_rate.strip())
+    if not 0.1 <= rate <= 30:
+        problems.append(
+            Problem(
+                "BROADCAST_RATE",
+                N_(
+                    "BROADCAST_RATE must be a number of messages per second from 0.1 to 30 "
+                    "(Telegram allows about 30), got {value}."
+                ),
+                {"value": raw.broadcast_rate},
+            )
+        )
+
     shop_name = raw.shop_name.strip()[:64] or "Our shop"
     program_file = Path(raw.program_file.strip()) if raw.program_file.strip() else DEFAULT_PROGRAM
 
@@ -188,4 +206,5 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         default_locale=locale,
         log_level=level,
         program_file=program_file,
+        broadcast_rate=rate,
     )

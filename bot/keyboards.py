@@ -247,3 +247,60 @@ def share(url: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("📤 Share with friends"), url=url)
     return builder.as_markup()
+
+
+class PromoCb(CallbackData, prefix="promo"):
+    """The "stop promotions" button under every promotion; it carries nothing else."""
+
+    on: bool
+
+
+def promotion(link: tuple[str, str] | None) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if link is not None:
+        builder.button(text=link[0], url=link[1])
+    builder.button(text=_("🔕 Stop promotions"), callback_data=PromoCb(on=False))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+class AudienceCb(CallbackData, prefix="aud"):
+    index: int
+
+
+class SendCb(CallbackData, prefix="send"):
+    action: str
+
+
+class BroadcastCb(CallbackData, prefix="bc"):
+    id: int
+
+
+def audiences(labels: list[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for index, label in enumerate(labels):
+        builder.button(text=label, callback_data=AudienceCb(index=index))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def send_choices(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if can_send:
+        builder.button(text=_("📣 Send now"), callback_data=SendCb(action="now"))
+        builder.button(text=_("🕒 Schedule"), callback_data=SendCb(action="schedule"))
+        builder.button(
+            text=_("Holdout 10%: on") if holdout else _("Holdout 10%: off"),
+            callback_data=SendCb(action="holdout"),
+        )
+    builder.button(text=_("✖ Discard"), callback_data=SendCb(action="discard"))
+    builder.adjust(2, 1, 1)
+    return builder.as_markup()
+
+
+def broadcast_list(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for broadcast_id, label in choices:
+        builder.button(text=label, callback_data=BroadcastCb(id=broadcast_id))
+    builder.adjust(1)
+    return builder.as_markup()

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.base import (
+    Audience,
     Booking,
+    Broadcast,
+    BroadcastStatus,
     Customer,
     EarningContext,
     EntryKind,
@@ -18,6 +21,7 @@ from storage.base import (
     NothingToReverse,
     Operation,
     OperationConflict,
+    OutboxCounts,
     PendingOperation,
     PendingStatus,
     Referral,
@@ -26,6 +30,7 @@ from storage.base import (
     ReferralStatus,
     ReferralTerms,
     ReferrerRow,
+    Segment,
     StaffMember,
     Storage,
     StorageError,
@@ -33,7 +38,10 @@ from storage.base import (
 from storage.sqlite import SQLiteStorage
 
 __all__ = [
+    "Audience",
     "Booking",
+    "Broadcast",
+    "BroadcastStatus",
     "Customer",
     "EarningContext",
     "EntryKind",
@@ -46,6 +54,7 @@ __all__ = [
     "NothingToReverse",
     "Operation",
     "OperationConflict",
+    "OutboxCounts",
     "PendingOperation",
     "PendingStatus",
     "Referral",
@@ -55,6 +64,7 @@ __all__ = [
     "ReferralTerms",
     "ReferrerRow",
     "SQLiteStorage",
+    "Segment",
     "StaffMember",
     "Storage",
     "StorageError",

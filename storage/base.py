@@ -209,6 +209,70 @@ class FlaggedReferral:
     flag: str  # "capped", "rejected", "burst" or "shared_phone"
 
 
+class Segment(StrEnum):
+    EVERYONE = "everyone"
+    TIER = "tier"  # param: tier name
+    NEW = "new"  # param: days since joining
+    LAPSED = "lapsed"  # param: days without a purchase
+    BIRTHDAYS = "birthdays"  # this month (param: month number)
+    TOP = "top"  # param: percent of customers by 12-month spend
+    REFERRERS = "referrers"
+    EXPIRING = "expiring"  # param: days until points expire
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    segment: Segment
+    param: str = ""
+
+    def key(self) -> str:
+        return f"{self.segment.value}:{self.param}"
+
+    @classmethod
+    def parse(cls, key: str) -> Audience:
+        segment, _sep, param = key.partition(":")
+        return cls(Segment(segment), param)
+
+
+class BroadcastStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    created_by: int
+    text: str
+    photo_file_id: str | None
+    button_text: str | None
+    button_url: str | None
+    audience: Audience
+    holdout_percent: int
+    status: BroadcastStatus
+    send_at: datetime
+    progress_chat_id: int | None
+    progress_message_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxCounts:
+    total: int  # recipients, holdout excluded
+    pending: int
+    sent: int
+    blocked: int
+    failed: int
+    unknown: int  # claimed when the bot stopped: never sent again, so nobody gets it twice
+    holdout: int
+
+    @property
+    def finished(self) -> int:
+        return self.total - self.pending
+
+
 class StorageError(Exception):
     pass
 
@@ -354,6 +418,35 @@ class Storage(Protocol):
     ) -> ReferralDecision | None: ...
     async def referral_stats(self, referrer_id: int) -> ReferralStats: ...
     async def referral_totals(self) -> tuple[int, int]: ...
+
+    # promotions
+    async def audience_size(self, audience: Audience, now: datetime) -> int: ...
+    async def sample_customer(self, audience: Audience, now: datetime) -> Customer | None: ...
+    async def create_broadcast(
+        self,
+        created_by: int,
+        text: str,
+        photo_file_id: str | None,
+        button: tuple[str, str] | None,
+        audience: Audience,
+        holdout_percent: int,
+        send_at: datetime,
+    ) -> Broadcast: ...
+    async def broadcast(self, broadcast_id: int) -> Broadcast | None: ...
+    async def broadcasts(self, statuses: tuple[BroadcastStatus, ...]) -> list[Broadcast]: ...
+    async def cancel_broadcast(self, broadcast_id: int) -> bool: ...
+    async def set_broadcast_progress(
+        self, broadcast_id: int, chat_id: int, message_id: int
+    ) -> None: ...
+    async def start_due_broadcast(self, now: datetime) -> Broadcast | None: ...
+    async def next_recipients(self, broadcast_id: int, limit: int) -> list[Customer]: ...
+    async def claim_recipient(self, broadcast_id: int, customer_id: int) -> bool: ...
+    async def settle_recipient(
+        self, broadcast_id: int, customer_id: int, status: str, error: str = ""
+    ) -> None: ...
+    async def outbox_counts(self, broadcast_id: int) -> OutboxCounts: ...
+    async def finish_broadcast(self, broadcast_id: int) -> None: ...
+    async def mark_unreachable(self, customer_id: int) -> None: ...
     async def top_referrers(self, limit: int) -> list[ReferrerRow]: ...
     async def flagged_referrals(
         self, burst_window: timedelta, burst_count: int, limit: int

@@ -148,4 +148,39 @@ MIGRATIONS: list[str] = [
     CREATE INDEX customers_former ON customers(former_key) WHERE former_key IS NOT NULL;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
     """,
+    # 5: promotions: broadcasts and their outbox, one row per recipient.
+    """
+    ALTER TABLE customers ADD COLUMN unreachable_at TEXT;
+
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY,
+        created_by INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        photo_file_id TEXT,
+        button_text TEXT,
+        button_url TEXT,
+        audience TEXT NOT NULL,
+        holdout_percent INTEGER NOT NULL DEFAULT 0 CHECK (holdout_percent BETWEEN 0 AND 50),
+        status TEXT NOT NULL DEFAULT 'scheduled'
+            CHECK (status IN ('scheduled', 'sending', 'done', 'cancelled')),
+        send_at TEXT NOT NULL,
+        progress_chat_id INTEGER,
+        progress_message_id INTEGER,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+    ) STRICT;
+
+    CREATE TABLE outbox (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'blocked', 'failed', 'holdout',
+                              'skipped', 'unknown')),
+        error TEXT NOT NULL DEFAULT '',
+        sent_at TEXT,
+        PRIMARY KEY (broadcast_id, customer_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX outbox_pending ON outbox(broadcast_id, status);
+    """,
 ]

@@ -6,13 +6,17 @@ import hashlib
 import secrets
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.base import (
+    Audience,
     Booking,
+    Broadcast,
+    BroadcastStatus,
     CardIdentity,
     Customer,
     EarningContext,
@@ -26,6 +30,7 @@ from storage.base import (
     NothingToReverse,
     Operation,
     OperationConflict,
+    OutboxCounts,
     PendingOperation,
     PendingStatus,
     Referral,
@@ -35,6 +40,7 @@ from storage.base import (
     ReferralTerms,
     ReferrerRow,
     ReversalRule,
+    Segment,
     StaffMember,
 )
 from storage.migrations import MIGRATIONS
@@ -42,6 +48,10 @@ from storage.migrations import MIGRATIONS
 CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
     "balance, card_file_id, card_file_key, created_at, last_seen_at, forgotten_at, tier"
+)
+BROADCAST_COLUMNS = (
+    "id, created_by, text, photo_file_id, button_text, button_url, audience, holdout_percent, "
+    "status, send_at, progress_chat_id, progress_message_id, created_at"
 )
 REFERRAL_COLUMNS = (
     "friend_id, referrer_id, source, status, reason, purchase_entry_id, created_at, decided_at"
@@ -131,6 +141,24 @@ def _referral(row: sqlite3.Row | tuple[Any, ...]) -> Referral:
         purchase_entry_id=row[5],
         created_at=datetime.fromisoformat(row[6]),
         decided_at=datetime.fromisoformat(row[7]) if row[7] else None,
+    )
+
+
+def _broadcast(row: sqlite3.Row | tuple[Any, ...]) -> Broadcast:
+    return Broadcast(
+        id=row[0],
+        created_by=row[1],
+        text=row[2],
+        photo_file_id=row[3],
+        button_text=row[4],
+        button_url=row[5],
+        audience=Audience.parse(row[6]),
+        holdout_percent=row[7],
+        status=BroadcastStatus(row[8]),
+        send_at=datetime.fromisoformat(row[9]),
+        progress_chat_id=row[10],
+        progress_message_id=row[11],
+        created_at=datetime.fromisoformat(row[12]),
     )
 
 
@@ -1287,6 +1315,265 @@ class SQLiteStorage:
             return flagged
 
         return await self._read(body)
+
+    # --- promotions: segments and the outbox ----------------------------------------------
+
+    @staticmethod
+    def _segment_sql(audience: Audience, now: datetime) -> tuple[str, list[Any]]:
+        """WHERE clause over `customers c` choosing a segment's reachable, opted-in members."""
+        base = (
+            "c.forgotten_at IS NULL AND c.promotions = 1 AND c.unreachable_at IS NULL "
+            "AND c.telegram_id IS NOT NULL"
+        )
+        segment, param = audience.segment, audience.param
+        if segment is Segment.EVERYONE:
+            return base, []
+        if segment is Segment.TIER:
+            name, _sep, first = param.partition("|")  # "Silver" or "Bronze|first"
+            if first:
+                return f"{base} AND (c.tier = ? OR c.tier IS NULL)", [name]
+            return f"{base} AND c.tier = ?", [name]
+        if segment is Segment.NEW:
+            return f"{base} AND c.created_at >= ?", [_ts(now - timedelta(days=int(param)))]
+        if segment is Segment.LAPSED:
+            cutoff = _ts(now - timedelta(days=int(param)))
+            return (
+                f"{base} AND coalesce((SELECT max(created_at) FROM ledger l WHERE "
+                "l.customer_id = c.id AND l.kind = 'purchase'), c.created_at) < ?",
+                [cutoff],
+            )
+        if segment is Segment.BIRTHDAYS:
+            return f"{base} AND substr(c.birthday, 6, 2) = ?", [f"{int(param):02d}"]
+        if segment is Segment.TOP:
+            since = _ts(now - timedelta(days=365))
+            spend = (
+                f"(SELECT {SPEND_SQL} FROM ledger WHERE ledger.customer_id = c.id "
+                "AND created_at >= ?)"
+            )
+            # The top share of customers with any spend, by spend over 12 months.
+            return (
+                f"{base} AND c.id IN (SELECT c.id FROM customers c WHERE {base} "
+                f"AND {spend} > 0 ORDER BY {spend} DESC, c.id LIMIT max(1, (SELECT "
+                f"(count(*) * ? + 99) / 100 FROM customers c WHERE {base} AND {spend} > 0)))",
+                [since, since, int(param), since],
+            )
+        if segment is Segment.REFERRERS:
+            return f"{base} AND EXISTS (SELECT 1 FROM referrals r WHERE r.referrer_id = c.id)", []
+        if segment is Segment.EXPIRING:
+            until = _ts(now + timedelta(days=int(param)))
+            return (
+                f"{base} AND EXISTS (SELECT 1 FROM lots WHERE lots.customer_id = c.id "
+                "AND remaining > 0 AND expires_at > ? AND expires_at <= ?)",
+                [_ts(now), until],
+            )
+        raise ValueError(audience)
+
+    async def audience_size(self, audience: Audience, now: datetime) -> int:
+        where, args = self._segment_sql(audience, now)
+        (count,) = await _one(self._reader, f"SELECT count(*) FROM customers c WHERE {where}", args)
+        return int(count)
+
+    async def sample_customer(self, audience: Audience, now: datetime) -> Customer | None:
+        where, args = self._segment_sql(audience, now)
+        columns = ", ".join("c." + c.strip() for c in CUSTOMER_COLUMNS.split(","))
+        row = await _one(
+            self._reader, f"SELECT {columns} FROM customers c WHERE {where} LIMIT 1", args
+        )
+        return _customer(row) if row else None
+
+    async def create_broadcast(
+        self,
+        created_by: int,
+        text: str,
+        photo_file_id: str | None,
+        button: tuple[str, str] | None,
+        audience: Audience,
+        holdout_percent: int,
+        send_at: datetime,
+    ) -> Broadcast:
+        def body(db: sqlite3.Connection) -> Broadcast:
+            cursor = db.execute(
+                "INSERT INTO broadcasts (created_by, text, photo_file_id, button_text, "
+                "button_url, audience, holdout_percent, send_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    created_by,
+                    text,
+                    photo_file_id,
+                    button[0] if button else None,
+                    button[1] if button else None,
+                    audience.key(),
+                    holdout_percent,
+                    _ts(send_at),
+                    _ts(utcnow()),
+                ),
+            )
+            return _broadcast(
+                _one_sync(
+                    db,
+                    f"SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE id = ?",
+                    (cursor.lastrowid,),
+                )
+            )
+
+        return await self._write(body)
+
+    async def broadcast(self, broadcast_id: int) -> Broadcast | None:
+        row = await _one(
+            self._reader,
+            f"SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE id = ?",
+            (broadcast_id,),
+        )
+        return _broadcast(row) if row else None
+
+    async def broadcasts(self, statuses: tuple[BroadcastStatus, ...]) -> list[Broadcast]:
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE status IN ({marks}) ORDER BY id",
+            [status.value for status in statuses],
+        )
+        return [_broadcast(row) for row in rows]
+
+    async def cancel_broadcast(self, broadcast_id: int) -> bool:
+        """Stop a scheduled or running broadcast; what was sent stays sent."""
+
+        def body(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE broadcasts SET status = 'cancelled', finished_at = ? "
+                "WHERE id = ? AND status IN ('scheduled', 'sending')",
+                (_ts(utcnow()), broadcast_id),
+            )
+            if cursor.rowcount:
+                db.execute(
+                    "UPDATE outbox SET status = 'skipped' WHERE broadcast_id = ? "
+                    "AND status = 'pending'",
+                    (broadcast_id,),
+                )
+            return cursor.rowcount == 1
+
+        return await self._write(body)
+
+    async def set_broadcast_progress(
+        self, broadcast_id: int, chat_id: int, message_id: int
+    ) -> None:
+        await self._update(
+            "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ? WHERE id = ?",
+            chat_id,
+            message_id,
+            broadcast_id,
+        )
+
+    async def start_due_broadcast(self, now: datetime) -> Broadcast | None:
+        """The broadcast to work on: one already sending (resumed after a restart: recipients
+        claimed but not settled are marked unknown, never sent again), or the next due one,
+        whose outbox is filled from its audience in the same transaction."""
+
+        def body(db: sqlite3.Connection) -> Broadcast | None:
+            row = _one_sync(
+                db,
+                f"SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE status = 'sending' "
+                "ORDER BY id LIMIT 1",
+            )
+            if row is not None:
+                broadcast = _broadcast(row)
+                db.execute(
+                    "UPDATE outbox SET status = 'unknown' WHERE broadcast_id = ? "
+                    "AND status = 'sending'",
+                    (broadcast.id,),
+                )
+                return broadcast
+            row = _one_sync(
+                db,
+                f"SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE status = 'scheduled' "
+                "AND send_at <= ? ORDER BY send_at, id LIMIT 1",
+                (_ts(now),),
+            )
+            if row is None:
+                return None
+            broadcast = _broadcast(row)
+            where, args = self._segment_sql(broadcast.audience, now)
+            db.execute(
+                "INSERT OR IGNORE INTO outbox (broadcast_id, customer_id, status) "
+                "SELECT ?, c.id, CASE WHEN abs(random()) % 100 < ? THEN 'holdout' "
+                f"ELSE 'pending' END FROM customers c WHERE {where}",
+                [broadcast.id, broadcast.holdout_percent, *args],
+            )
+            db.execute(
+                "UPDATE broadcasts SET status = 'sending', started_at = ? WHERE id = ?",
+                (_ts(now), broadcast.id),
+            )
+            return replace(broadcast, status=BroadcastStatus.SENDING)
+
+        return await self._write(body)
+
+    async def next_recipients(self, broadcast_id: int, limit: int) -> list[Customer]:
+        columns = ", ".join("c." + c.strip() for c in CUSTOMER_COLUMNS.split(","))
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {columns} FROM outbox o JOIN customers c ON c.id = o.customer_id "
+            "WHERE o.broadcast_id = ? AND o.status = 'pending' ORDER BY o.customer_id LIMIT ?",
+            (broadcast_id, limit),
+        )
+        return [_customer(row) for row in rows]
+
+    async def claim_recipient(self, broadcast_id: int, customer_id: int) -> bool:
+        """Mark a recipient as being sent to, committed before the send: a crash after this
+        leaves the row 'sending', and a restart never sends to it again."""
+
+        def body(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE outbox SET status = 'sending' WHERE broadcast_id = ? AND customer_id = ? "
+                "AND status = 'pending' AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ? "
+                "AND status = 'sending')",
+                (broadcast_id, customer_id, broadcast_id),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(body)
+
+    async def settle_recipient(
+        self, broadcast_id: int, customer_id: int, status: str, error: str = ""
+    ) -> None:
+        await self._update(
+            "UPDATE outbox SET status = ?, error = ?, sent_at = ? WHERE broadcast_id = ? "
+            "AND customer_id = ? AND status = 'sending'",
+            status,
+            error[:200],
+            _ts(utcnow()),
+            broadcast_id,
+            customer_id,
+        )
+
+    async def outbox_counts(self, broadcast_id: int) -> OutboxCounts:
+        rows = await self._reader.execute_fetchall(
+            "SELECT status, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
+            (broadcast_id,),
+        )
+        by = {row[0]: int(row[1]) for row in rows}
+        holdout = by.get("holdout", 0)
+        return OutboxCounts(
+            total=sum(by.values()) - holdout - by.get("skipped", 0),
+            pending=by.get("pending", 0) + by.get("sending", 0),
+            sent=by.get("sent", 0),
+            blocked=by.get("blocked", 0),
+            failed=by.get("failed", 0),
+            unknown=by.get("unknown", 0),
+            holdout=holdout,
+        )
+
+    async def finish_broadcast(self, broadcast_id: int) -> None:
+        await self._update(
+            "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ? "
+            "AND status = 'sending'",
+            _ts(utcnow()),
+            broadcast_id,
+        )
+
+    async def mark_unreachable(self, customer_id: int) -> None:
+        await self._update(
+            "UPDATE customers SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
+            _ts(utcnow()),
+            customer_id,
+        )
 
     async def donations_total(self) -> int:
         (total,) = await _one(

@@ -30,3 +30,29 @@ async def join(fake: FakeTelegram, user: dict, skip_profile: bool = True) -> Sen
         fake.send_message(user, fake.current_reply_keyboard(chat)[-1]["text"])  # type: ignore[index]
         await fake.next_message(chat)  # all set
     return card
+
+
+def seed_customers(
+    database: str, count: int, first_telegram_id: int, **columns: object
+) -> list[int]:
+    """Customers written straight into the database in one transaction (for bulk tests);
+    returns their Telegram ids."""
+    import sqlite3
+
+    from bot.tokens import new_card_identity
+
+    now = "2026-01-01T00:00:00.000000+00:00"
+    extra = "".join(f", {name}" for name in columns)
+    marks = "".join(", ?" for _ in columns)
+    db = sqlite3.connect(database)
+    ids = list(range(first_telegram_id, first_telegram_id + count))
+    with db:
+        for telegram_id in ids:
+            number, payload = new_card_identity()
+            db.execute(
+                "INSERT INTO customers (telegram_id, name, language, card_number, card_payload, "
+                f"created_at, last_seen_at{extra}) VALUES (?, ?, 'en', ?, ?, ?, ?{marks})",
+                (telegram_id, f"Guest {telegram_id}", number, payload, now, now, *columns.values()),
+            )
+    db.close()
+    return ids

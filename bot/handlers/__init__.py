@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import common, customer, owner, program, staff
+from bot.handlers import common, customer, owner, program, promotions, staff
 from bot.i18n import CatalogI18n
 
 
@@ -13,9 +13,11 @@ def build_routers(i18n: CatalogI18n) -> list[Router]:
     # they do not take falls through to the customer's side.
     return [
         owner.build_router(),
+        promotions.build_router(),
         staff.build_router(),
         staff.build_customer_answers(),
         program.build_router(),
+        promotions.build_opt_out_router(),
         customer.build_router(i18n),
         common.build_router(),
     ]

@@ -1,0 +1,123 @@
+"""Promotions end to end: compose, preview and send from the bot; delivery at the set rate,
+through a 429 and blocked chats, each reachable customer exactly once; opt-out respected."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from bot.app import Application
+from storage import Audience, Segment
+from storage.sqlite import utcnow
+from tests.conftest import OWNER_ID
+from tests.fakeapi import FakeTelegram
+from tests.helpers import seed_customers
+
+Start = Callable[..., Any]
+
+
+def promotions_to(fake: FakeTelegram, chat_ids: set[int]) -> list[Any]:
+    return [
+        call
+        for call in fake.requests
+        if call.method == "sendMessage" and call.ok and int(call.params["chat_id"]) in chat_ids
+    ]
+
+
+async def test_owner_composes_previews_and_sends(start_app: Start, fake: FakeTelegram) -> None:
+    app: Application = await start_app()
+    ids = seed_customers(app.shop.settings.database_path, 5, 7000)
+    seed_customers(app.shop.settings.database_path, 2, 7100, promotions=0)  # opted out
+    for user_id in [*ids, 7100, 7101]:
+        fake.user(user_id, f"Guest {user_id}")
+    owner = fake.user(OWNER_ID, "Olga")
+    fake.send_message(owner, "/broadcast")
+    assert "Personalize" in (await fake.next_message(OWNER_ID)).content
+    fake.send_message(owner, "Hi {name}! You have {balance}. {unknown}")
+    refused = await fake.next_message(OWNER_ID)
+    assert "Unknown placeholder {unknown}" in refused.content
+    fake.send_message(owner, "Hi <b>{name}</b>! Double points this weekend. <i>oops")
+    assert "not allowed or not closed" in (await fake.next_message(OWNER_ID)).content
+    fake.send_message(owner, "Hi <b>{name}</b>! You have {balance}. Double points this weekend.")
+    await fake.next_message(OWNER_ID)  # the button question
+    fake.send_message(owner, "Menu | ftp://nope")
+    assert "like" in (await fake.next_message(OWNER_ID)).content
+    fake.send_message(owner, "See the menu | https://example.com/menu")
+    choose = await fake.next_message(OWNER_ID)
+    fake.press(owner, choose, choose.callback("Everyone"))
+    sample = await fake.next_message(OWNER_ID)
+    assert "Hi Guest 7000! You have 0 points." in sample.content
+    assert next(b.get("url") for b in sample.buttons()) == "https://example.com/menu"
+    summary = await fake.next_message(OWNER_ID)
+    assert "5 customers" in summary.content
+    fake.press(owner, summary, summary.callback("Send now"))
+    await fake.wait_for(lambda: len(promotions_to(fake, set(ids))) == 5)
+    report = await fake.wait_for(
+        lambda: next((m for m in fake.messages(OWNER_ID) if "sent." in m.content), None)
+    )
+    assert "100%" in report.content and "Sent: 5 of 5" in report.content
+    assert promotions_to(fake, {7100, 7101}) == []
+    # A customer stops promotions from the button; the next broadcast skips them.
+    received = fake.messages(7000)[-1]
+    fake.press(fake.user(7000, "Guest"), received, received.callback("Stop promotions"))
+    await fake.wait_for(
+        lambda: any(
+            "not receive promotions" in (a.get("text") or "")
+            for a in fake.callback_answers.values()
+        )
+    )
+    assert await app.shop.storage.audience_size(Audience(Segment.EVERYONE), utcnow()) == 4
+
+
+async def test_a_thousand_customers_through_429_and_blocked_chats(
+    start_app: Start, fake: FakeTelegram
+) -> None:
+    rate = 120.0
+    app: Application = await start_app(broadcast_rate=rate)
+    ids = seed_customers(app.shop.settings.database_path, 1000, 10_000)
+    for user_id in ids:
+        fake.user(user_id, f"Guest {user_id}")
+    fake.user(OWNER_ID, "Olga")
+    blocked = set(ids[::50])  # 20 customers blocked the bot
+    for user_id in blocked:
+        fake.block(user_id)
+    created = await app.shop.storage.create_broadcast(
+        OWNER_ID, "Sale, {name}!", None, None, Audience(Segment.EVERYONE), 0, utcnow()
+    )
+
+    async def inject_429() -> None:
+        await fake.wait_for(lambda: len(promotions_to(fake, set(ids))) >= 300, timeout=60)
+        fake.fail_next("sendMessage", 429, retry_after=1)
+
+    injector = asyncio.create_task(inject_429())
+    app.broadcaster.wake()
+    await fake.wait_for(
+        lambda: any("sent." in m.content for m in fake.messages(OWNER_ID)), timeout=120
+    )
+    await injector
+    reachable = set(ids) - blocked
+    delivered = [int(call.params["chat_id"]) for call in promotions_to(fake, reachable)]
+    assert sorted(delivered) == sorted(reachable)  # everyone reachable, exactly once
+    sends = [
+        call
+        for call in fake.requests
+        if call.method == "sendMessage" and int(call.params["chat_id"]) in set(ids)
+    ]
+    limited = [call for call in sends if call.status == 429]
+    assert len(limited) == 1
+    window_end = limited[0].at + 1
+    assert not [c for c in sends if limited[0].at < c.at < window_end - 0.02]
+    times = sorted(call.at for call in sends)
+    for index, moment in enumerate(times):  # never more than the rate in any second
+        in_second = sum(1 for t in times[index : index + int(rate) + 5] if t < moment + 1)
+        assert in_second <= rate + 1, in_second
+    counts = await app.shop.storage.outbox_counts(created.id)
+    assert (counts.sent, counts.blocked, counts.pending) == (980, 20, 0)
+    for user_id in list(blocked)[:3]:
+        customer = await app.shop.storage.customer_by_telegram(user_id)
+        assert customer is not None
+    # Blocked customers are skipped next time.
+    assert await app.shop.storage.audience_size(Audience(Segment.EVERYONE), utcnow()) == 980
+    report = [m for m in fake.messages(OWNER_ID) if "sent." in m.content][-1]
+    assert "100%" in report.content and "blocked the bot: 20" in report.content
