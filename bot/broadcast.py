@@ -85,7 +85,10 @@ def text_problems(text: str, caption: bool) -> list[tuple[str, dict[str, str]]]:
     if checker.problem or checker.open:
         tag = checker.problem or checker.open[-1]
         problems.append(
-            (N_("The formatting tag &lt;{tag}&gt; is not allowed or not closed."), {"tag": escape(tag)})
+            (
+                N_("The formatting tag &lt;{tag}&gt; is not allowed or not closed."),
+                {"tag": escape(tag)},
+            )
         )
     limit = CAPTION_LIMIT if caption else TEXT_LIMIT
     if len(text) > limit - 100:  # room for personalization

@@ -298,9 +298,17 @@ def send_choices(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def broadcast_list(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+class ResultsCb(CallbackData, prefix="bcr"):
+    id: int
+
+
+def broadcast_list(
+    choices: list[tuple[int, str]], results: list[tuple[int, str]]
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for broadcast_id, label in choices:
         builder.button(text=label, callback_data=BroadcastCb(id=broadcast_id))
+    for broadcast_id, label in results:
+        builder.button(text=label, callback_data=ResultsCb(id=broadcast_id))
     builder.adjust(1)
     return builder.as_markup()

@@ -273,6 +273,15 @@ class OutboxCounts:
         return self.total - self.pending
 
 
+@dataclass(frozen=True, slots=True)
+class GroupResponse:
+    """How one group (receivers or holdout) behaved after a promotion went out."""
+
+    customers: int
+    visitors: int  # made at least one purchase in the window
+    spend_minor: int  # purchases less refunds in the window
+
+
 class StorageError(Exception):
     pass
 
@@ -447,6 +456,10 @@ class Storage(Protocol):
     async def outbox_counts(self, broadcast_id: int) -> OutboxCounts: ...
     async def finish_broadcast(self, broadcast_id: int) -> None: ...
     async def mark_unreachable(self, customer_id: int) -> None: ...
+    async def recent_broadcasts(self, limit: int) -> list[Broadcast]: ...
+    async def broadcast_response(
+        self, broadcast_id: int, days: int
+    ) -> tuple[GroupResponse, GroupResponse] | None: ...
     async def top_referrers(self, limit: int) -> list[ReferrerRow]: ...
     async def flagged_referrals(
         self, burst_window: timedelta, burst_count: int, limit: int

@@ -23,6 +23,7 @@ from storage.base import (
     EntryKind,
     ExpiringPoints,
     FlaggedReferral,
+    GroupResponse,
     InsufficientPoints,
     InviteOutcome,
     LedgerEntry,
@@ -1567,6 +1568,45 @@ class SQLiteStorage:
             _ts(utcnow()),
             broadcast_id,
         )
+
+    async def recent_broadcasts(self, limit: int) -> list[Broadcast]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {BROADCAST_COLUMNS} FROM broadcasts WHERE status = 'done' "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_broadcast(row) for row in rows]
+
+    async def broadcast_response(
+        self, broadcast_id: int, days: int
+    ) -> tuple[GroupResponse, GroupResponse] | None:
+        """(receivers, holdout): visits and spend in the `days` after sending started."""
+
+        def body(db: sqlite3.Connection) -> tuple[GroupResponse, GroupResponse] | None:
+            row = _one_sync(db, "SELECT started_at FROM broadcasts WHERE id = ?", (broadcast_id,))
+            if row is None or row[0] is None:
+                return None
+            start = datetime.fromisoformat(row[0])
+            window = (_ts(start), _ts(start + timedelta(days=days)))
+            groups = []
+            for statuses in (("sent",), ("holdout",)):
+                marks = ", ".join("?" for _ in statuses)
+                customers, visitors, spend = _one_sync(
+                    db,
+                    "SELECT count(*), count(*) FILTER (WHERE visits > 0), "
+                    "coalesce(sum(spend), 0) FROM (SELECT o.customer_id, "
+                    "(SELECT count(*) FROM ledger l WHERE l.customer_id = o.customer_id "
+                    "AND l.kind = 'purchase' AND l.created_at >= ? AND l.created_at < ?) "
+                    f"AS visits, (SELECT {SPEND_SQL} FROM ledger WHERE "
+                    "ledger.customer_id = o.customer_id AND created_at >= ? "
+                    "AND created_at < ?) AS spend FROM outbox o "
+                    f"WHERE o.broadcast_id = ? AND o.status IN ({marks}))",
+                    (*window, *window, broadcast_id, *statuses),
+                )
+                groups.append(GroupResponse(int(customers), int(visitors), int(spend)))
+            return groups[0], groups[1]
+
+        return await self._read(body)
 
     async def mark_unreachable(self, customer_id: int) -> None:
         await self._update(

@@ -58,6 +58,17 @@ async def test_owner_composes_previews_and_sends(start_app: Start, fake: FakeTel
     )
     assert "100%" in report.content and "Sent: 5 of 5" in report.content
     assert promotions_to(fake, {7100, 7101}) == []
+    fake.send_message(owner, "/broadcasts")
+    listing = await fake.wait_for(
+        lambda: next(
+            (m for m in fake.messages(OWNER_ID) if "Results of #1" in str(m.buttons())), None
+        )
+    )
+    fake.press(owner, listing, listing.callback("Results"))
+    results = await fake.wait_for(
+        lambda: next((m for m in fake.messages(OWNER_ID) if "Received it" in m.content), None)
+    )
+    assert "5 customers" in results.content and "holdout next time" in results.content
     # A customer stops promotions from the button; the next broadcast skips them.
     received = fake.messages(7000)[-1]
     fake.press(fake.user(7000, "Guest"), received, received.callback("Stop promotions"))
@@ -121,3 +132,31 @@ async def test_a_thousand_customers_through_429_and_blocked_chats(
     assert await app.shop.storage.audience_size(Audience(Segment.EVERYONE), utcnow()) == 980
     report = [m for m in fake.messages(OWNER_ID) if "sent." in m.content][-1]
     assert "100%" in report.content and "blocked the bot: 20" in report.content
+
+
+async def test_receipts_are_not_held_up_by_a_running_broadcast(
+    start_app: Start, fake: FakeTelegram
+) -> None:
+    from tests.test_desk_e2e import book_purchase, customer_with_card, hire_cashier, open_by_link
+
+    app: Application = await start_app(broadcast_rate=30.0)
+    cashier = await hire_cashier(fake)
+    _ann, customer, _ = await customer_with_card(app, fake, 7500)
+    ids = seed_customers(app.shop.settings.database_path, 300, 30_000)
+    for user_id in ids:
+        fake.user(user_id, f"Guest {user_id}")
+    created = await app.shop.storage.create_broadcast(
+        OWNER_ID, "News for {name}", None, None, Audience(Segment.EVERYONE), 0, utcnow()
+    )
+    app.broadcaster.wake()
+    await fake.wait_for(lambda: len(promotions_to(fake, set(ids))) >= 30, timeout=30)
+    await open_by_link(fake, cashier, customer.card_payload)
+    confirmation = await book_purchase(fake, cashier, "12")
+    fake.press(cashier, confirmation, confirmation.callback("Confirm"))
+    receipt = await fake.wait_for(
+        lambda: next((m for m in fake.messages(7500) if "+12 points" in m.content), None)
+    )
+    assert receipt is not None
+    # The receipt went out while the promotion was still on its way to most customers.
+    assert (await app.shop.storage.outbox_counts(created.id)).pending > 100
+    assert await app.shop.storage.cancel_broadcast(created.id)

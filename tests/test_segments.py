@@ -97,3 +97,27 @@ async def test_holdout_share_is_kept_out_of_the_outbox(
     assert counts.total == 1000 - counts.holdout == counts.pending
     recipients = await storage.next_recipients(created.id, 5000)
     assert len(recipients) == counts.total
+
+
+async def test_response_of_receivers_and_holdout(storage: SQLiteStorage, tmp_path: Path) -> None:
+    from tests.helpers import seed_customers
+
+    seed_customers(str(tmp_path / "test.db"), 200, 60_000)
+    created = await storage.create_broadcast(
+        1, "x", None, None, Audience(Segment.EVERYONE), 50, utcnow() - timedelta(seconds=1)
+    )
+    await storage.start_due_broadcast(utcnow())
+    recipients = await storage.next_recipients(created.id, 1000)
+    for recipient in recipients:
+        assert await storage.claim_recipient(created.id, recipient.id)
+        await storage.settle_recipient(created.id, recipient.id, "sent")
+        if recipient.id % 2 == 0:  # half of the receivers come back
+            await storage.book(
+                recipient.id, EntryKind.PURCHASE, 5, f"v{recipient.id}", bill_minor=500
+            )
+    receivers, holdout = await storage.broadcast_response(created.id, 14)  # type: ignore[misc]
+    assert receivers.customers + holdout.customers == 200
+    came_back = sum(1 for recipient in recipients if recipient.id % 2 == 0)
+    assert receivers.customers == len(recipients) and receivers.visitors == came_back > 0
+    assert holdout.visitors == 0 and holdout.spend_minor == 0
+    assert receivers.spend_minor == receivers.visitors * 500

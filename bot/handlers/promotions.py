@@ -18,14 +18,15 @@ from bot.broadcast import Broadcaster, personalize, promotion_markup, text_probl
 from bot.i18n import _
 from bot.roles import HasRole, Role
 from bot.shop import Shop
-from bot.views import number, tier_name, when
-from storage import Audience, Broadcast, BroadcastStatus, Customer, Segment
+from bot.views import money, number, tier_name, when
+from storage import Audience, Broadcast, BroadcastStatus, Customer, GroupResponse, Segment
 from storage.sqlite import utcnow
 
 BUTTON_RE = re.compile(r"^(.{1,40}?)\s*\|\s*(https?://\S{3,2000})$")
 WHEN_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$")
 NEW_DAYS, LAPSED_DAYS, TOP_PERCENT, EXPIRING_DAYS = 30, 60, 10, 14
 HOLDOUT_PERCENT = 10
+RESULT_DAYS = 14
 
 
 class Compose(StatesGroup):
@@ -306,10 +307,13 @@ def build_router() -> Router:
     @router.message(Command("broadcasts"), owner_only)
     async def listing(message: Message, shop: Shop) -> None:
         active = await shop.storage.broadcasts((BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING))
-        if not active:
+        finished = await shop.storage.recent_broadcasts(5)
+        if not active and not finished:
             await message.answer(_("No promotions are scheduled or sending."))
             return
-        lines, choices = [], []
+        lines: list[str] = []
+        choices: list[tuple[int, str]] = []
+        results = [(item.id, _("📊 Results of #{id}", id=item.id)) for item in finished]
         for item in active:
             state = (
                 _("sending now")
@@ -319,7 +323,19 @@ def build_router() -> Router:
             preview_text = re.sub(r"<[^>]+>", "", item.text)[:40]
             lines.append(f"#{item.id} · {state} · {escape(preview_text)}")
             choices.append((item.id, _("✖ Cancel #{id}", id=item.id)))
-        await message.answer("\n".join(lines), reply_markup=kb.broadcast_list(choices))
+        for item in finished:
+            preview_text = re.sub(r"<[^>]+>", "", item.text)[:40]
+            lines.append(f"#{item.id} · {_('sent')} · {escape(preview_text)}")
+        await message.answer("\n".join(lines), reply_markup=kb.broadcast_list(choices, results))
+
+    @router.callback_query(kb.ResultsCb.filter(), owner_only)
+    async def results(query: CallbackQuery, callback_data: kb.ResultsCb, shop: Shop) -> None:
+        response = await shop.storage.broadcast_response(callback_data.id, RESULT_DAYS)
+        if response is None or not isinstance(query.message, Message):
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        await query.answer()
+        await query.message.answer(results_text(callback_data.id, *response))
 
     @router.callback_query(kb.BroadcastCb.filter(), owner_only)
     async def cancel_broadcast(
@@ -331,6 +347,42 @@ def build_router() -> Router:
             await query.answer(_("This promotion has already finished."), show_alert=True)
 
     return router
+
+
+def share_text(group: GroupResponse) -> str:
+    rate = group.visitors * 100 / group.customers if group.customers else 0
+    average = group.spend_minor // group.customers if group.customers else 0
+    return _(
+        "{customers} customers · {visitors} came back ({rate}%) · {average} spent on average",
+        customers=number(group.customers),
+        visitors=number(group.visitors),
+        rate=f"{rate:.1f}",
+        average=money(average),
+    )
+
+
+def results_text(broadcast_id: int, receivers: GroupResponse, holdout: GroupResponse) -> str:
+    lines = [
+        _(
+            "<b>Promotion #{id}: the {days} days after sending</b>",
+            id=broadcast_id,
+            days=RESULT_DAYS,
+        ),
+        _("Received it: {line}", line=share_text(receivers)),
+    ]
+    if holdout.customers:
+        lines.append(_("Held out: {line}", line=share_text(holdout)))
+        got = receivers.visitors / receivers.customers if receivers.customers else 0
+        held = holdout.visitors / holdout.customers
+        lines.append(
+            _(
+                "Uplift: {points} percentage points more customers came back because of it.",
+                points=f"{(got - held) * 100:+.1f}",
+            )
+        )
+    else:
+        lines.append(_("Keep a holdout next time to see how many would have come back anyway."))
+    return "\n".join(lines)
 
 
 def build_opt_out_router() -> Router:
