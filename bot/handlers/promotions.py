@@ -323,9 +323,10 @@ def build_router() -> Router:
             preview_text = re.sub(r"<[^>]+>", "", item.text)[:40]
             lines.append(f"#{item.id} · {state} · {escape(preview_text)}")
             choices.append((item.id, _("✖ Cancel #{id}", id=item.id)))
+        sent = _("sent")
         for item in finished:
             preview_text = re.sub(r"<[^>]+>", "", item.text)[:40]
-            lines.append(f"#{item.id} · {_('sent')} · {escape(preview_text)}")
+            lines.append(f"#{item.id} · {sent} · {escape(preview_text)}")
         await message.answer("\n".join(lines), reply_markup=kb.broadcast_list(choices, results))
 
     @router.callback_query(kb.ResultsCb.filter(), owner_only)
