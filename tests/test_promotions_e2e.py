@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from bot.app import Application
-from storage import Audience, Segment
+from storage import Audience, BroadcastStatus, Segment
 from storage.sqlite import utcnow
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
@@ -160,3 +161,44 @@ async def test_receipts_are_not_held_up_by_a_running_broadcast(
     # The receipt went out while the promotion was still on its way to most customers.
     assert (await app.shop.storage.outbox_counts(created.id)).pending > 100
     assert await app.shop.storage.cancel_broadcast(created.id)
+
+
+async def test_schedule_list_and_cancel(start_app: Start, fake: FakeTelegram) -> None:
+    app: Application = await start_app()
+    ids = seed_customers(app.shop.settings.database_path, 3, 7600)
+    owner = fake.user(OWNER_ID, "Olga")
+    fake.send_message(owner, "/broadcast")
+    await fake.next_message(OWNER_ID)
+    fake.send_message(owner, "Weekend sale")
+    await fake.next_message(OWNER_ID)
+    fake.send_message(owner, "/skip")
+    choose = await fake.next_message(OWNER_ID)
+    fake.press(owner, choose, choose.callback("Everyone"))
+    await fake.next_message(OWNER_ID)  # the preview
+    summary = await fake.next_message(OWNER_ID)
+    fake.press(owner, summary, summary.callback("Holdout 10%: off"))
+    await fake.next_message(OWNER_ID)
+    summary = await fake.next_message(OWNER_ID)
+    assert "will not receive it" in summary.content
+    fake.press(owner, summary, summary.callback("Schedule"))
+    await fake.next_message(OWNER_ID)
+    for bad in ("tomorrow", "2020-01-01 10:00", "2026-02-30 10:00", "2026-13-01 10:00"):
+        fake.send_message(owner, bad)
+        assert "future date" in (await fake.next_message(OWNER_ID)).content
+    moment = (app.shop.now() + timedelta(days=2)).strftime("%Y-%m-%d 09:30")
+    fake.send_message(owner, moment)
+    assert "is scheduled for" in (await fake.next_message(OWNER_ID)).content
+    scheduled = await app.shop.storage.broadcasts((BroadcastStatus.SCHEDULED,))
+    assert len(scheduled) == 1 and scheduled[0].holdout_percent == 10
+    assert (
+        scheduled[0].send_at.astimezone(app.shop.settings.timezone).strftime("%Y-%m-%d %H:%M")
+        == moment
+    )
+    fake.send_message(owner, "/broadcasts")
+    listing = await fake.next_message(OWNER_ID)
+    fake.press(owner, listing, listing.callback("Cancel #1"))
+    await fake.wait_for(
+        lambda: any("cancelled" in (a.get("text") or "") for a in fake.callback_answers.values())
+    )
+    assert await app.shop.storage.broadcasts((BroadcastStatus.SCHEDULED,)) == []
+    assert promotions_to(fake, set(ids)) == []
