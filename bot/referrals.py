@@ -11,7 +11,14 @@ from aiogram.utils.deep_linking import create_deep_link
 from bot.program import local_midnight, lot_expiry
 from bot.shop import Shop
 from bot.tokens import LinkKind, new_payload
-from storage import Booking, Customer, EntryKind, ReferralDecision, ReferralTerms
+from storage import (
+    Booking,
+    Customer,
+    EntryKind,
+    ReferralDecision,
+    ReferralStatus,
+    ReferralTerms,
+)
 from storage.sqlite import utcnow
 
 
@@ -39,6 +46,10 @@ def terms(shop: Shop) -> ReferralTerms:
 async def on_purchase(shop: Shop, booking: Booking, operator_id: int) -> ReferralDecision | None:
     """A booked purchase may be the invited friend's first qualifying one."""
     if not shop.program.referrals or booking.entry.kind is not EntryKind.PURCHASE:
+        return None
+    # Most purchases are not a referred friend's first: a read spares them a write.
+    waiting = await shop.storage.referral(booking.entry.customer_id)
+    if waiting is None or waiting.status is not ReferralStatus.JOINED:
         return None
     return await shop.storage.qualify_referral(
         booking.entry.customer_id, booking.entry, operator_id, terms(shop)
