@@ -31,6 +31,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("history", N_("Points history")),
     ("settings", N_("Language, phone, birthday, promotions")),
     ("language", N_("Change language")),
+    ("offers", N_("My offers")),
     ("invite", N_("Invite friends")),
     ("program", N_("How the program works")),
     ("give", N_("Give points to a good cause")),

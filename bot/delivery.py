@@ -13,8 +13,9 @@ from aiogram.utils.deep_linking import create_deep_link
 from bot import loyalty
 from bot.card import render_card
 from bot.shop import Shop
-from bot.views import card_caption, card_view
+from bot.views import card_caption, card_view, offer_line
 from storage import Customer
+from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,11 @@ async def send_card(
     )
     key = view.cache_key()
     caption = card_caption(customer, shop.program, standing, shop.settings.shop_name)
+    offers = await shop.storage.offers_for(customer.id, utcnow())
+    if offers:
+        caption += "\n\n" + "\n".join(
+            offer_line(offer, shop.settings.timezone) for offer in offers[:3]
+        )
     if customer.card_file_id and customer.card_file_key == key:
         try:
             await bot.send_photo(

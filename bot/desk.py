@@ -22,6 +22,9 @@ from storage import (
     EntryKind,
     InsufficientPoints,
     NothingToReverse,
+    Offer,
+    OfferKind,
+    OfferUnavailable,
     Operation,
     ReferralDecision,
 )
@@ -43,6 +46,7 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"
     INSUFFICIENT = "insufficient"
     NOTHING_LEFT = "nothing_left"
+    OFFER_GONE = "offer_gone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ async def _draft(
     reverses_id: int | None = None,
     rules: str = "",
     reward: str = "",
+    offer_id: int | None = None,
 ) -> PendingOperation:
     now = utcnow()
     operation = PendingOperation(
@@ -97,13 +102,18 @@ async def _draft(
         expires_at=now + ttl,
         rules=rules,
         reward=reward,
+        offer_id=offer_id,
     )
     await shop.storage.create_pending(operation)
     return operation
 
 
 async def draft_purchase(
-    shop: Shop, customer: Customer, operator_id: int, bill_minor: int
+    shop: Shop,
+    customer: Customer,
+    operator_id: int,
+    bill_minor: int,
+    offer: Offer | None = None,
 ) -> tuple[PendingOperation, Earned]:
     earned = await loyalty.purchase_earning(shop, customer, bill_minor)
     operation = await _draft(
@@ -111,12 +121,24 @@ async def draft_purchase(
         EntryKind.PURCHASE,
         customer,
         operator_id,
-        earned.points,
+        offer_points(offer, earned.points),
         bill_minor,
         STAFF_CONFIRM_TTL,
         rules=earned.rules(shop.program),
+        offer_id=offer.id if offer else None,
     )
     return operation, earned
+
+
+def offer_points(offer: Offer | None, points: int) -> int:
+    """What an applied offer does to a purchase's points; discounts leave them alone."""
+    if offer is None:
+        return points
+    if offer.kind is OfferKind.POINTS:
+        return points + offer.value
+    if offer.kind is OfferKind.MULTIPLIER:
+        return points * offer.value // 100
+    return points
 
 
 async def draft_redeem(
@@ -242,10 +264,16 @@ async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool
                 bill_minor=operation.bill_minor,
                 rules=operation.rules,
                 expires_at=expires_at if sign > 0 else None,
+                offer_id=operation.offer_id,
             )
     except InsufficientPoints:
         await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.DECLINED)
         return Result(Outcome.INSUFFICIENT, operation)
+    except OfferUnavailable:
+        await shop.storage.move_pending(
+            operation.id, PendingStatus.PENDING, PendingStatus.CANCELLED
+        )
+        return Result(Outcome.OFFER_GONE, operation)
     except NothingToReverse:
         await shop.storage.move_pending(
             operation.id, PendingStatus.PENDING, PendingStatus.CANCELLED

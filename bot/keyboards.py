@@ -145,7 +145,16 @@ class RewardCb(CallbackData, prefix="rw"):
     index: int
 
 
-def desk_actions(view: str, stamps: bool = False) -> InlineKeyboardMarkup:
+class OfferCb(CallbackData, prefix="ofr"):
+    """Apply one of the open customer's offers to the next purchase, within one staff view."""
+
+    view: str
+    id: int
+
+
+def desk_actions(
+    view: str, stamps: bool = False, offers: list[tuple[int, str]] | None = None
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("🛒 Purchase"), callback_data=DeskCb(action="purchase", view=view))
     builder.button(
@@ -153,7 +162,9 @@ def desk_actions(view: str, stamps: bool = False) -> InlineKeyboardMarkup:
         callback_data=DeskCb(action="redeem", view=view),
     )
     builder.button(text=_("↩️ Refund or undo"), callback_data=DeskCb(action="refund", view=view))
-    builder.adjust(2, 1)
+    for offer_id, label in offers or []:
+        builder.button(text=label, callback_data=OfferCb(view=view, id=offer_id))
+    builder.adjust(2, 1, *([1] * len(offers or [])))
     return builder.as_markup()
 
 
@@ -310,5 +321,58 @@ def broadcast_list(
         builder.button(text=label, callback_data=BroadcastCb(id=broadcast_id))
     for broadcast_id, label in results:
         builder.button(text=label, callback_data=ResultsCb(id=broadcast_id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+class OfferKindCb(CallbackData, prefix="ofk"):
+    kind: str
+
+
+class OfferAudienceCb(CallbackData, prefix="ofa"):
+    index: int
+
+
+class OfferSendCb(CallbackData, prefix="ofs"):
+    action: str
+
+
+class OfferResultsCb(CallbackData, prefix="ofres"):
+    id: int
+
+
+def offer_kinds(labels: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for kind, label in labels:
+        builder.button(text=label, callback_data=OfferKindCb(kind=kind))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def offer_audiences(labels: list[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for index, label in enumerate(labels):
+        builder.button(text=label, callback_data=OfferAudienceCb(index=index))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def offer_send(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if can_send:
+        builder.button(text=_("🎁 Send the offer"), callback_data=OfferSendCb(action="send"))
+        builder.button(
+            text=_("Holdout 10%: on") if holdout else _("Holdout 10%: off"),
+            callback_data=OfferSendCb(action="holdout"),
+        )
+    builder.button(text=_("✖ Discard"), callback_data=OfferSendCb(action="discard"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def offer_results(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for offer_id, label in choices:
+        builder.button(text=label, callback_data=OfferResultsCb(id=offer_id))
     builder.adjust(1)
     return builder.as_markup()

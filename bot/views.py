@@ -28,7 +28,15 @@ from bot.program import (
     stamp_rewards,
 )
 from bot.tokens import format_card_number
-from storage import Customer, EntryKind, ExpiringPoints, LedgerEntry, Operation
+from storage import (
+    Customer,
+    EntryKind,
+    ExpiringPoints,
+    LedgerEntry,
+    Offer,
+    OfferKind,
+    Operation,
+)
 
 if TYPE_CHECKING:
     from bot.loyalty import Standing
@@ -439,5 +447,39 @@ def outcome_text(outcome: Outcome) -> str:
         Outcome.UNKNOWN: _("This button is no longer valid."),
         Outcome.INSUFFICIENT: _("Not enough points any more. Nothing was booked."),
         Outcome.NOTHING_LEFT: _("This operation has already been refunded in full."),
+        Outcome.OFFER_GONE: _("This offer is no longer available. Nothing was booked."),
         Outcome.BOOKED: _("Done."),
     }[outcome]
+
+
+def offer_reward(offer: Offer) -> str:
+    """What an offer gives, in the current language."""
+    if offer.kind is OfferKind.PERCENT:
+        return _("{percent}% off", percent=number(offer.value))
+    if offer.kind is OfferKind.DISCOUNT:
+        return _("{amount} off", amount=money(offer.value))
+    if offer.kind is OfferKind.POINTS:
+        return _("+{points} with a purchase", points=points(offer.value))
+    if offer.kind is OfferKind.MULTIPLIER:
+        return _(
+            "points \u00d7{multiplier} on a purchase",
+            multiplier=format_decimal_hundredths(offer.value),
+        )
+    return _("free: {item}", item=escape(offer.title))
+
+
+def offer_line(offer: Offer, zone: ZoneInfo) -> str:
+    return _(
+        "🏷 <b>{title}</b>: {reward}, until {date}",
+        title=escape(offer.title),
+        reward=offer_reward(offer),
+        date=format_date(offer.valid_until.astimezone(zone), format="medium", locale=locale()),
+    )
+
+
+def offers_text(offers: list[Offer], zone: ZoneInfo) -> str:
+    if not offers:
+        return _("You have no offers right now. We will let you know when there is one.")
+    lines = [_("<b>Your offers</b> (show your card at the till to use one):")]
+    lines += [offer_line(offer, zone) for offer in offers]
+    return "\n".join(lines)

@@ -103,6 +103,7 @@ class PendingOperation:
     expires_at: datetime
     rules: str = ""  # the earning rules a purchase was drafted under
     reward: str = ""  # the catalogue reward or stamp reward a redemption pays for
+    offer_id: int | None = None  # an offer applied to this purchase
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +219,7 @@ class Segment(StrEnum):
     TOP = "top"  # param: percent of customers by 12-month spend
     REFERRERS = "referrers"
     EXPIRING = "expiring"  # param: days until points expire
+    OFFER = "offer"  # param: offer id; the customers it was granted to (not held out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +284,36 @@ class GroupResponse:
     spend_minor: int  # purchases less refunds in the window
 
 
+class OfferKind(StrEnum):
+    PERCENT = "percent"  # value: percent off the bill
+    DISCOUNT = "discount"  # value: minor units off the bill
+    POINTS = "points"  # value: bonus points with the purchase
+    MULTIPLIER = "multiplier"  # value: x100 (2.0 -> 200) on the purchase's points
+    ITEM = "item"  # a free item, named by the title
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: int
+    title: str
+    kind: OfferKind
+    value: int
+    valid_from: datetime
+    valid_until: datetime
+    per_customer: int
+    holdout_percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfferResults:
+    granted: int
+    held_out: int
+    users: int  # granted customers who used it at least once
+    uses: int
+    granted_visitors: int  # granted customers with a purchase while it was valid
+    holdout_visitors: int
+
+
 class StorageError(Exception):
     pass
 
@@ -295,6 +327,10 @@ class InsufficientPoints(StorageError):
 
 class OperationConflict(StorageError):
     """The operation id was already used for a different customer, kind or amount."""
+
+
+class OfferUnavailable(StorageError):
+    """The offer is not the customer's, not valid now, or used up."""
 
 
 class NotFound(StorageError):
@@ -379,6 +415,7 @@ class Storage(Protocol):
         bill_minor: int | None = None,
         rules: str = "",
         expires_at: datetime | None = None,
+        offer_id: int | None = None,
     ) -> Booking: ...
     async def reverse(
         self,
@@ -456,6 +493,22 @@ class Storage(Protocol):
     async def outbox_counts(self, broadcast_id: int) -> OutboxCounts: ...
     async def finish_broadcast(self, broadcast_id: int) -> None: ...
     async def mark_unreachable(self, customer_id: int) -> None: ...
+    async def create_offer(
+        self,
+        title: str,
+        kind: OfferKind,
+        value: int,
+        valid_from: datetime,
+        valid_until: datetime,
+        per_customer: int,
+        holdout_percent: int,
+        audience: Audience,
+        created_by: int,
+    ) -> Offer: ...
+    async def offer(self, offer_id: int) -> Offer | None: ...
+    async def offers_for(self, customer_id: int, now: datetime) -> list[Offer]: ...
+    async def offer_results(self, offer_id: int) -> OfferResults: ...
+    async def recent_offers(self, limit: int) -> list[Offer]: ...
     async def recent_broadcasts(self, limit: int) -> list[Broadcast]: ...
     async def broadcast_response(
         self, broadcast_id: int, days: int

@@ -183,4 +183,40 @@ MIGRATIONS: list[str] = [
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX outbox_pending ON outbox(broadcast_id, status);
     """,
+    # 6: offers: coupons granted to an audience (or held out), and each use at the till.
+    """
+    CREATE TABLE offers (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('percent', 'discount', 'points', 'multiplier', 'item')),
+        value INTEGER NOT NULL CHECK (value >= 0),
+        valid_from TEXT NOT NULL,
+        valid_until TEXT NOT NULL,
+        per_customer INTEGER NOT NULL CHECK (per_customer >= 1),
+        holdout_percent INTEGER NOT NULL DEFAULT 0,
+        created_by INTEGER,
+        created_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE offer_grants (
+        offer_id INTEGER NOT NULL REFERENCES offers(id),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        status TEXT NOT NULL CHECK (status IN ('granted', 'holdout')),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (offer_id, customer_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX offer_grants_customer ON offer_grants(customer_id, status);
+
+    CREATE TABLE offer_uses (
+        id INTEGER PRIMARY KEY,
+        offer_id INTEGER NOT NULL REFERENCES offers(id),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        operation_id TEXT NOT NULL UNIQUE,
+        operator_id INTEGER,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX offer_uses_offer ON offer_uses(offer_id, customer_id);
+
+    ALTER TABLE pending_operations ADD COLUMN offer_id INTEGER;
+    """,
 ]

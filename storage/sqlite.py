@@ -29,6 +29,10 @@ from storage.base import (
     LedgerEntry,
     NotFound,
     NothingToReverse,
+    Offer,
+    OfferKind,
+    OfferResults,
+    OfferUnavailable,
     Operation,
     OperationConflict,
     OutboxCounts,
@@ -50,6 +54,7 @@ CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
     "balance, card_file_id, card_file_key, created_at, last_seen_at, forgotten_at, tier"
 )
+OFFER_COLUMNS = "id, title, kind, value, valid_from, valid_until, per_customer, holdout_percent"
 BROADCAST_COLUMNS = (
     "id, created_by, text, photo_file_id, button_text, button_url, audience, holdout_percent, "
     "status, send_at, progress_chat_id, progress_message_id, created_at"
@@ -63,7 +68,7 @@ LEDGER_COLUMNS = (
 )
 PENDING_COLUMNS = (
     "id, kind, customer_id, operator_id, points, bill_minor, reverses_id, status, staff_chat_id, "
-    "staff_message_id, customer_message_id, created_at, expires_at, rules, reward"
+    "staff_message_id, customer_message_id, created_at, expires_at, rules, reward, offer_id"
 )
 REVERSIBLE = (EntryKind.PURCHASE.value, EntryKind.REDEEM.value)
 # Spend that counts for tiers: purchases less what was refunded of them. Refund entries carry
@@ -163,6 +168,19 @@ def _broadcast(row: sqlite3.Row | tuple[Any, ...]) -> Broadcast:
     )
 
 
+def _offer(row: sqlite3.Row | tuple[Any, ...]) -> Offer:
+    return Offer(
+        id=row[0],
+        title=row[1],
+        kind=OfferKind(row[2]),
+        value=row[3],
+        valid_from=datetime.fromisoformat(row[4]),
+        valid_until=datetime.fromisoformat(row[5]),
+        per_customer=row[6],
+        holdout_percent=row[7],
+    )
+
+
 def _customer_sync(db: sqlite3.Connection, customer_id: int) -> Customer:
     row = _one_sync(db, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?", (customer_id,))
     if row is None:
@@ -196,6 +214,7 @@ def _pending(row: sqlite3.Row | tuple[Any, ...]) -> PendingOperation:
         expires_at=datetime.fromisoformat(row[12]),
         rules=row[13],
         reward=row[14],
+        offer_id=row[15],
     )
 
 
@@ -595,6 +614,7 @@ class SQLiteStorage:
         bill_minor: int | None = None,
         rules: str = "",
         expires_at: datetime | None = None,
+        offer_id: int | None = None,
     ) -> Booking:
         def body(db: sqlite3.Connection) -> Any:
             booked = self._already_booked_sync(db, operation_id)
@@ -621,6 +641,8 @@ class SQLiteStorage:
                 rules=rules,
                 expires_at=_ts(expires_at) if expires_at else None,
             )
+            if offer_id is not None:
+                self._use_offer_sync(db, offer_id, customer_id, operation_id, operator_id)
             return Booking(entry, True, balance)
 
         return await self._write(body)
@@ -826,7 +848,7 @@ class SQLiteStorage:
     async def create_pending(self, operation: PendingOperation) -> None:
         await self._update(
             f"INSERT INTO pending_operations ({PENDING_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             operation.id,
             operation.kind.value,
             operation.customer_id,
@@ -842,6 +864,7 @@ class SQLiteStorage:
             _ts(operation.expires_at),
             operation.rules,
             operation.reward,
+            operation.offer_id,
         )
 
     async def pending(self, operation_id: str) -> PendingOperation | None:
@@ -1360,6 +1383,12 @@ class SQLiteStorage:
             )
         if segment is Segment.REFERRERS:
             return f"{base} AND EXISTS (SELECT 1 FROM referrals r WHERE r.referrer_id = c.id)", []
+        if segment is Segment.OFFER:
+            return (
+                f"{base} AND EXISTS (SELECT 1 FROM offer_grants g WHERE g.customer_id = c.id "
+                "AND g.offer_id = ? AND g.status = 'granted')",
+                [int(param)],
+            )
         if segment is Segment.EXPIRING:
             until = _ts(now + timedelta(days=int(param)))
             return (
@@ -1605,6 +1634,136 @@ class SQLiteStorage:
                 )
                 groups.append(GroupResponse(int(customers), int(visitors), int(spend)))
             return groups[0], groups[1]
+
+        return await self._read(body)
+
+    # --- offers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _usable_offers_sql() -> str:
+        return (
+            f"SELECT {', '.join('o.' + c.strip() for c in OFFER_COLUMNS.split(','))} "
+            "FROM offers o JOIN offer_grants g ON g.offer_id = o.id AND g.status = 'granted' "
+            "WHERE g.customer_id = ? AND o.valid_from <= ? AND o.valid_until > ? "
+            "AND (SELECT count(*) FROM offer_uses u WHERE u.offer_id = o.id "
+            "AND u.customer_id = g.customer_id) < o.per_customer"
+        )
+
+    def _use_offer_sync(
+        self,
+        db: sqlite3.Connection,
+        offer_id: int,
+        customer_id: int,
+        operation_id: str,
+        operator_id: int | None,
+    ) -> None:
+        now = _ts(utcnow())
+        usable = _one_sync(
+            db, self._usable_offers_sql() + " AND o.id = ?", (customer_id, now, now, offer_id)
+        )
+        if usable is None:
+            raise OfferUnavailable(offer_id)  # rolls the whole booking back
+        db.execute(
+            "INSERT INTO offer_uses (offer_id, customer_id, operation_id, operator_id, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            (offer_id, customer_id, operation_id, operator_id, now),
+        )
+
+    async def create_offer(
+        self,
+        title: str,
+        kind: OfferKind,
+        value: int,
+        valid_from: datetime,
+        valid_until: datetime,
+        per_customer: int,
+        holdout_percent: int,
+        audience: Audience,
+        created_by: int,
+    ) -> Offer:
+        """The offer and its grants to the audience (a random share held out), at once."""
+
+        def body(db: sqlite3.Connection) -> Offer:
+            now = utcnow()
+            cursor = db.execute(
+                "INSERT INTO offers (title, kind, value, valid_from, valid_until, per_customer, "
+                "holdout_percent, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    title,
+                    kind.value,
+                    value,
+                    _ts(valid_from),
+                    _ts(valid_until),
+                    per_customer,
+                    holdout_percent,
+                    created_by,
+                    _ts(now),
+                ),
+            )
+            offer_id = cursor.lastrowid
+            where, args = self._segment_sql(audience, now)
+            db.execute(
+                "INSERT OR IGNORE INTO offer_grants (offer_id, customer_id, status, created_at) "
+                "SELECT ?, c.id, CASE WHEN abs(random()) % 100 < ? THEN 'holdout' "
+                f"ELSE 'granted' END, ? FROM customers c WHERE {where}",
+                [offer_id, holdout_percent, _ts(now), *args],
+            )
+            row = _one_sync(db, f"SELECT {OFFER_COLUMNS} FROM offers WHERE id = ?", (offer_id,))
+            return _offer(row)
+
+        return await self._write(body)
+
+    async def offer(self, offer_id: int) -> Offer | None:
+        row = await _one(
+            self._reader, f"SELECT {OFFER_COLUMNS} FROM offers WHERE id = ?", (offer_id,)
+        )
+        return _offer(row) if row else None
+
+    async def offers_for(self, customer_id: int, now: datetime) -> list[Offer]:
+        """The customer's offers valid now and not used up, soonest ending first."""
+        stamp = _ts(now)
+        rows = await self._reader.execute_fetchall(
+            self._usable_offers_sql() + " ORDER BY o.valid_until, o.id",
+            (customer_id, stamp, stamp),
+        )
+        return [_offer(row) for row in rows]
+
+    async def recent_offers(self, limit: int) -> list[Offer]:
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {OFFER_COLUMNS} FROM offers ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [_offer(row) for row in rows]
+
+    async def offer_results(self, offer_id: int) -> OfferResults:
+        def body(db: sqlite3.Connection) -> OfferResults:
+            offer = _offer(
+                _one_sync(db, f"SELECT {OFFER_COLUMNS} FROM offers WHERE id = ?", (offer_id,))
+            )
+            window = (_ts(offer.valid_from), _ts(offer.valid_until))
+            counts = {}
+            for status in ("granted", "holdout"):
+                customers, visitors = _one_sync(
+                    db,
+                    "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ledger l "
+                    "WHERE l.customer_id = g.customer_id AND l.kind = 'purchase' "
+                    "AND l.created_at >= ? AND l.created_at < ?)) FROM offer_grants g "
+                    "WHERE g.offer_id = ? AND g.status = ?",
+                    (*window, offer_id, status),
+                )
+                counts[status] = (int(customers), int(visitors))
+            users, uses = _one_sync(
+                db,
+                "SELECT count(DISTINCT customer_id), count(*) FROM offer_uses WHERE offer_id = ?",
+                (offer_id,),
+            )
+            return OfferResults(
+                granted=counts["granted"][0],
+                held_out=counts["holdout"][0],
+                users=int(users),
+                uses=int(uses),
+                granted_visitors=counts["granted"][1],
+                holdout_visitors=counts["holdout"][1],
+            )
 
         return await self._read(body)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import common, customer, owner, program, promotions, staff
+from bot.handlers import common, customer, offers, owner, program, promotions, staff
 from bot.i18n import CatalogI18n
 
 
@@ -14,6 +14,7 @@ def build_routers(i18n: CatalogI18n) -> list[Router]:
     return [
         owner.build_router(),
         promotions.build_router(),
+        offers.build_router(),
         staff.build_router(),
         staff.build_customer_answers(),
         program.build_router(),

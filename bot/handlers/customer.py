@@ -22,7 +22,15 @@ from bot.middlewares import display_name
 from bot.phones import normalize_phone
 from bot.shop import Shop
 from bot.tokens import LinkKind, new_card_identity, parse_payload
-from bot.views import balance_text, birthday_text, history_text, money, number, points
+from bot.views import (
+    balance_text,
+    birthday_text,
+    history_text,
+    money,
+    number,
+    offers_text,
+    points,
+)
 from storage import Customer
 from storage.sqlite import utcnow
 
@@ -187,6 +195,13 @@ def build_router(i18n: CatalogI18n) -> Router:
         text, url = await invite_text(bot, shop, customer)
         await query.answer()
         await bot.send_message(query.from_user.id, text, reply_markup=kb.share(url))
+
+    @router.message(Command("offers"))
+    async def offers(message: Message, shop: Shop, customer: Customer | None) -> None:
+        assert message.from_user
+        customer = await ensure_customer(shop, message.from_user, customer)
+        found = await shop.storage.offers_for(customer.id, utcnow())
+        await message.answer(offers_text(found, shop.settings.timezone))
 
     @router.message(Command("balance"))
     @router.message(MenuText(i18n, kb.MENU_BALANCE))

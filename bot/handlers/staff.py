@@ -37,6 +37,7 @@ from bot.tokens import LinkKind, parse_payload
 from bot.views import (
     format_decimal_hundredths,
     money,
+    offer_line,
     operation_label,
     outcome_text,
     points,
@@ -164,9 +165,19 @@ def build_router() -> Router:
         await state.set_state(Desk.customer)
         await state.set_data({"view": view, "customer_id": customer.id})
         standing = await loyalty.standing(shop, customer)
+        offers = await shop.storage.offers_for(customer.id, desk.utcnow())
+        text = staff_view_text(customer, shop.program, standing)
+        if offers:
+            text += "\n\n" + "\n".join(
+                offer_line(offer, shop.settings.timezone) for offer in offers
+            )
         await message.answer(
-            staff_view_text(customer, shop.program, standing),
-            reply_markup=kb.desk_actions(view, shop.program.stamps),
+            text,
+            reply_markup=kb.desk_actions(
+                view,
+                shop.program.stamps,
+                [(o.id, _("🏷 Apply: {title}", title=o.title[:30])) for o in offers],
+            ),
         )
 
     @router.message(CommandStart(deep_link=True), StartLink(LinkKind.CARD), staff_only)
@@ -260,13 +271,27 @@ def build_router() -> Router:
         elif current == Desk.refund_amount.state:
             await refund_amount_typed(message, bot, shop, customer, state, amount)
         else:
-            await purchase(message, shop, customer, amount)
+            await purchase(message, shop, customer, amount, state)
 
     # --- purchase ----------------------------------------------------------------------------
 
-    async def purchase(message: Message, shop: Shop, customer: Customer, amount: int) -> None:
+    async def purchase(
+        message: Message, shop: Shop, customer: Customer, amount: int, state: FSMContext
+    ) -> None:
         assert message.from_user
-        operation, earned = await desk.draft_purchase(shop, customer, message.from_user.id, amount)
+        chosen = (await state.get_data()).get("offer_id")
+        offer = next(
+            (
+                o
+                for o in await shop.storage.offers_for(customer.id, desk.utcnow())
+                if o.id == chosen
+            ),
+            None,
+        )
+        operation, earned = await desk.draft_purchase(
+            shop, customer, message.from_user.id, amount, offer
+        )
+        await state.update_data(offer_id=None)  # an offer applies to one purchase
         text = _(
             "Purchase of <b>{amount}</b> for {name}: <b>+{points}</b>. Confirm?",
             amount=money(amount),
@@ -276,7 +301,31 @@ def build_router() -> Router:
         note = earn_note_text(shop, earned)
         if note:
             text += "\n" + note
+        if offer is not None:
+            text += "\n" + _(
+                "Offer applied: {offer}. Give the customer what it promises.",
+                offer=offer_line(offer, shop.settings.timezone),
+            )
         await message.answer(text, reply_markup=kb.confirm_operation(operation.id))
+
+    @router.callback_query(kb.OfferCb.filter(), staff_only)
+    async def offer_chosen(
+        query: CallbackQuery, callback_data: kb.OfferCb, shop: Shop, state: FSMContext
+    ) -> None:
+        customer = await desk_customer(query, callback_data.view, shop, state)
+        if customer is None:
+            return
+        offers = await shop.storage.offers_for(customer.id, desk.utcnow())
+        offer = next((o for o in offers if o.id == callback_data.id), None)
+        if offer is None:
+            await query.answer(outcome_text(desk.Outcome.OFFER_GONE), show_alert=True)
+            return
+        await state.update_data(offer_id=offer.id)
+        await state.set_state(Desk.customer)
+        await query.answer(
+            _("{title} will apply to the next purchase. Type the amount.", title=offer.title),
+            show_alert=True,
+        )
 
     # --- desk buttons ---------------------------------------------------------------------------
 
