@@ -17,11 +17,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from babel.dates import format_date
 
+from bot import keyboards as kb
 from bot import loyalty
 from bot.i18n import _
 from bot.notify import tell_customer
 from bot.shop import Shop
-from bot.views import counting_stamps, locale, points, tier_name
+from bot.views import counting_stamps, locale, offer_line, points, tier_name
 from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,11 @@ class Jobs:
         # Whatever was missed while the bot was down is caught up once, now.
         self._startup = asyncio.create_task(self.run_daily())
 
+    async def settled(self) -> None:
+        """Wait for the catch-up run made at start-up."""
+        if self._startup is not None:
+            await asyncio.gather(self._startup, return_exceptions=True)
+
     async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -83,6 +89,7 @@ class Jobs:
             await self.expire()
             await self.remind()
             await self.review_tiers()
+            await self.auto_offers(today)
             if last is None or today > last:
                 await shop.storage.set_job_day(DAILY, today)
 
@@ -146,5 +153,21 @@ class Jobs:
                         tier=escape(tier_name(tier.name)),
                     ),
                     None,
+                ),
+            )
+
+    async def auto_offers(self, today: date) -> None:
+        shop = self.shop
+        for customer, offer in await loyalty.grant_auto_offers(shop, today):
+            await tell_customer(
+                self.bot,
+                shop,
+                customer,
+                lambda offer=offer: (
+                    "🎁 "
+                    + offer_line(offer, shop.settings.timezone)
+                    + "\n"
+                    + _("Show your card at the till to use it. Your offers: /offers"),
+                    kb.promotion(None),
                 ),
             )

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.program import (
+    AutoOffer,
+    AutoTrigger,
     Earned,
     Program,
     Tier,
@@ -18,7 +20,16 @@ from bot.program import (
     tier_window_start,
 )
 from bot.shop import Shop
-from storage import Booking, Customer, EntryKind, ExpiringPoints
+from storage import (
+    Audience,
+    Booking,
+    Customer,
+    EntryKind,
+    ExpiringPoints,
+    Offer,
+    OfferKind,
+    Segment,
+)
 from storage.sqlite import utcnow
 
 
@@ -142,3 +153,67 @@ async def expiry_reminders(shop: Shop) -> list[ExpiringPoints]:
         if await shop.storage.claim_mark(item.customer.id, "expiry_reminder", period):
             due.append(item)
     return due
+
+
+def reachable(customer: Customer) -> bool:
+    return (
+        customer.promotions
+        and not customer.forgotten
+        and customer.telegram_id is not None
+        and customer.unreachable_at is None
+    )
+
+
+async def auto_offer_candidates(
+    shop: Shop, auto: AutoOffer, today: date
+) -> tuple[list[Customer], str]:
+    """Who an automatic offer is due for today, and the period it is granted once in."""
+    now = utcnow()
+    month = f"{today.year}-{today.month:02d}"
+    if auto.trigger is AutoTrigger.WELCOME:
+        found = await shop.storage.audience_customers(Audience(Segment.NEW, "2"), now)
+        return found, "once"
+    if auto.trigger is AutoTrigger.BIRTHDAY:
+        found = [
+            c
+            for c in await shop.storage.birthday_customers(today.month, today.day)
+            if c.birthday and birthday_this_year(c.birthday, today.year) == today
+        ]
+        return [c for c in found if reachable(c)], str(today.year)
+    if auto.trigger is AutoTrigger.WIN_BACK:
+        audience = Audience(Segment.LAPSED, str(auto.days))
+        return await shop.storage.audience_customers(audience, now), month
+    if auto.trigger is AutoTrigger.EXPIRING:
+        audience = Audience(Segment.EXPIRING, str(auto.days))
+        return await shop.storage.audience_customers(audience, now), month
+    close = []
+    for customer, spend in await shop.storage.spends(tier_window_start(shop.program, now)):
+        upcoming = next_tier(shop.program, spend)
+        if upcoming is not None and upcoming[1] <= auto.amount_minor and reachable(customer):
+            close.append(customer)
+    return close, month
+
+
+async def grant_auto_offers(shop: Shop, today: date) -> list[tuple[Customer, Offer]]:
+    """Every automatic offer due today, each at most once per period per customer (marks)."""
+    granted: list[tuple[Customer, Offer]] = []
+    for auto in shop.program.auto_offers:
+        candidates, period = await auto_offer_candidates(shop, auto, today)
+        due = [
+            c
+            for c in candidates
+            if await shop.storage.claim_mark(c.id, f"auto_offer:{auto.trigger.value}", period)
+        ]
+        if not due:
+            continue
+        start = local_midnight(today, shop.settings.timezone)
+        offer = await shop.storage.create_offer_for(
+            auto.title,
+            OfferKind(auto.kind),
+            auto.value,
+            start,
+            start + timedelta(days=auto.valid_days),
+            [c.id for c in due],
+        )
+        granted += [(customer, offer) for customer in due]
+    return granted

@@ -57,6 +57,25 @@ class Reward:
     cost: int
 
 
+class AutoTrigger(StrEnum):
+    WELCOME = "welcome"  # once, after joining
+    BIRTHDAY = "birthday"  # on the birthday, once a year
+    WIN_BACK = "win_back"  # no purchase for `days`, once a month
+    NEAR_TIER = "near_tier"  # within `amount` of the next tier, once a month
+    EXPIRING = "expiring"  # points expire within `days`, once a month
+
+
+@dataclass(frozen=True, slots=True)
+class AutoOffer:
+    trigger: AutoTrigger
+    title: str
+    kind: str  # an OfferKind value
+    value: int
+    valid_days: int
+    days: int = 30  # win_back and expiring
+    amount_minor: int = 50_00  # near_tier
+
+
 @dataclass(frozen=True, slots=True)
 class Program:
     welcome_bonus: int
@@ -83,6 +102,7 @@ class Program:
     referral_friend_bonus: int = 50  # for the invited friend, on the same purchase
     referral_min_purchase_minor: int = 10_00  # the friend's first purchase must reach this
     referral_monthly_cap: int = 10  # paid referrals per referrer per calendar month
+    auto_offers: tuple[AutoOffer, ...] = ()
 
     @property
     def referrals(self) -> bool:
@@ -291,6 +311,7 @@ KNOWN_KEYS = frozenset(
         "referral_friend_bonus",
         "referral_min_purchase",
         "referral_monthly_cap",
+        "auto_offers",
     }
 )
 AMOUNT_HINT = N_("must be an amount like 500 or 499.99")
@@ -399,6 +420,49 @@ def _rewards(reader: _Reader) -> tuple[Reward, ...]:
     return tuple(rewards)
 
 
+OFFER_KINDS = ("percent", "discount", "points", "multiplier", "item")
+
+
+def _auto_offers(reader: _Reader) -> tuple[AutoOffer, ...]:
+    offers = []
+    seen: set[AutoTrigger] = set()
+    for index, raw in enumerate(reader.tables("auto_offers", []), start=1):
+        item = _Reader(raw, reader.path, f"auto_offers[{index}].")
+        trigger = item.choice("when", "", AutoTrigger)
+        if trigger in seen:
+            raise item.fail("when", N_("is used by another automatic offer"))
+        seen.add(trigger)
+        kind = raw.get("reward")
+        if kind not in OFFER_KINDS:
+            options = ", ".join(f'"{k}"' for k in OFFER_KINDS)
+            raise item.fail("reward", N_("must be one of {options}"), options=options)
+        if kind == "discount":
+            value = item.money("value", 0)
+        elif kind == "multiplier":
+            value = item.money("value", 2)
+            if not 110 <= value <= 1000:
+                raise item.fail("value", N_("must be a number from 1 to 10, like 1.5"))
+        elif kind == "item":
+            value = 0
+        else:
+            value = item.whole("value", 0, 1, 100 if kind == "percent" else MAX_POINTS)
+        unknown = set(raw) - {"when", "title", "reward", "value", "valid_days", "days", "amount"}
+        if unknown:
+            raise item.fail(sorted(unknown)[0], N_("is not a known setting"))
+        offers.append(
+            AutoOffer(
+                trigger=trigger,
+                title=item.text("title", "", limit=60, required=True),
+                kind=kind,
+                value=value,
+                valid_days=item.whole("valid_days", 7, 1, 365),
+                days=item.whole("days", 30, 1, MAX_DAYS),
+                amount_minor=item.money("amount", 50),
+            )
+        )
+    return tuple(offers)
+
+
 def parse_program(data: dict[str, Any], path: Path) -> Program:
     unknown = set(data) - KNOWN_KEYS
     if unknown:
@@ -452,6 +516,7 @@ def parse_program(data: dict[str, Any], path: Path) -> Program:
         referral_friend_bonus=read.whole("referral_friend_bonus", 50),
         referral_min_purchase_minor=read.money("referral_min_purchase", 10),
         referral_monthly_cap=read.whole("referral_monthly_cap", 10, 0, 10_000),
+        auto_offers=_auto_offers(read),
     )
 
 

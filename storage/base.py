@@ -43,6 +43,7 @@ class Customer:
     last_seen_at: datetime
     forgotten: bool
     tier: str | None = None  # the tier the customer was last told about
+    unreachable_at: datetime | None = None  # blocked the bot or deleted the account
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,6 +506,16 @@ class Storage(Protocol):
         audience: Audience,
         created_by: int,
     ) -> Offer: ...
+    async def create_offer_for(
+        self,
+        title: str,
+        kind: OfferKind,
+        value: int,
+        valid_from: datetime,
+        valid_until: datetime,
+        customer_ids: list[int],
+    ) -> Offer: ...
+    async def audience_customers(self, audience: Audience, now: datetime) -> list[Customer]: ...
     async def offer(self, offer_id: int) -> Offer | None: ...
     async def offers_for(self, customer_id: int, now: datetime) -> list[Offer]: ...
     async def offer_results(self, offer_id: int) -> OfferResults: ...

@@ -52,7 +52,8 @@ from storage.migrations import MIGRATIONS
 
 CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
-    "balance, card_file_id, card_file_key, created_at, last_seen_at, forgotten_at, tier"
+    "balance, card_file_id, card_file_key, created_at, last_seen_at, forgotten_at, tier, "
+    "unreachable_at"
 )
 OFFER_COLUMNS = "id, title, kind, value, valid_from, valid_until, per_customer, holdout_percent"
 BROADCAST_COLUMNS = (
@@ -118,6 +119,7 @@ def _customer(row: sqlite3.Row | tuple[Any, ...]) -> Customer:
         last_seen_at=datetime.fromisoformat(row[13]),
         forgotten=row[14] is not None,
         tier=row[15],
+        unreachable_at=datetime.fromisoformat(row[16]) if row[16] else None,
     )
 
 
@@ -1712,6 +1714,43 @@ class SQLiteStorage:
             return _offer(row)
 
         return await self._write(body)
+
+    async def create_offer_for(
+        self,
+        title: str,
+        kind: OfferKind,
+        value: int,
+        valid_from: datetime,
+        valid_until: datetime,
+        customer_ids: list[int],
+    ) -> Offer:
+        """A personal offer (the automatic ones) granted to exactly these customers."""
+
+        def body(db: sqlite3.Connection) -> Offer:
+            now = _ts(utcnow())
+            cursor = db.execute(
+                "INSERT INTO offers (title, kind, value, valid_from, valid_until, per_customer, "
+                "holdout_percent, created_at) VALUES (?, ?, ?, ?, ?, 1, 0, ?)",
+                (title, kind.value, value, _ts(valid_from), _ts(valid_until), now),
+            )
+            offer_id = cursor.lastrowid
+            db.executemany(
+                "INSERT OR IGNORE INTO offer_grants (offer_id, customer_id, status, created_at) "
+                "VALUES (?, ?, 'granted', ?)",
+                [(offer_id, customer_id, now) for customer_id in customer_ids],
+            )
+            row = _one_sync(db, f"SELECT {OFFER_COLUMNS} FROM offers WHERE id = ?", (offer_id,))
+            return _offer(row)
+
+        return await self._write(body)
+
+    async def audience_customers(self, audience: Audience, now: datetime) -> list[Customer]:
+        where, args = self._segment_sql(audience, now)
+        columns = ", ".join("c." + c.strip() for c in CUSTOMER_COLUMNS.split(","))
+        rows = await self._reader.execute_fetchall(
+            f"SELECT {columns} FROM customers c WHERE {where} ORDER BY c.id", args
+        )
+        return [_customer(row) for row in rows]
 
     async def offer(self, offer_id: int) -> Offer | None:
         row = await _one(

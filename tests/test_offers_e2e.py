@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Application
-from storage import Audience, OfferKind, Segment, SQLiteStorage
+from storage import Audience, EntryKind, OfferKind, Segment, SQLiteStorage
 from storage.sqlite import utcnow
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
@@ -109,3 +109,45 @@ async def test_holdout_customers_never_get_the_offer(
     assert len(holding) == results.granted  # the held-out ones have nothing to use
     expired = await storage.offers_for(holding[0].id, now + timedelta(days=4))
     assert expired == []
+
+
+async def test_automatic_offers_once_per_period(start_app: Start, fake: FakeTelegram) -> None:
+    from dataclasses import replace
+
+    from bot.program import AutoOffer, AutoTrigger
+    from tests.conftest import TEST_PROGRAM
+
+    program = replace(
+        TEST_PROGRAM,
+        auto_offers=(
+            AutoOffer(AutoTrigger.WIN_BACK, "We miss you: free coffee", "item", 0, 7, days=60),
+            AutoOffer(AutoTrigger.NEAR_TIER, "Almost Silver", "multiplier", 200, 7,
+                      amount_minor=100_00),
+            AutoOffer(AutoTrigger.WELCOME, "Welcome treat", "percent", 10, 14),
+        ),
+    )  # fmt: skip
+    app: Application = await start_app(program)
+    await app.jobs.settled()  # the start-up run, before anyone joins
+    lapsed = seed_customers(app.shop.settings.database_path, 2, 8100)  # joined 2026-01-01
+    quiet = seed_customers(app.shop.settings.database_path, 1, 8200, promotions=0)
+    for user_id in [*lapsed, *quiet]:
+        fake.user(user_id, f"Guest {user_id}")
+    _ann, ann, _ = await customer_with_card(app, fake, 8300)  # new: gets the welcome offer
+    await app.shop.storage.book(ann.id, EntryKind.PURCHASE, 450, "big", bill_minor=450_00)
+    await app.jobs.run_daily()
+    for user_id in lapsed:
+        got = await fake.wait_for(
+            lambda u=user_id: next(
+                (m for m in fake.messages(u) if "We miss you" in m.content), None
+            )
+        )
+        assert "Stop promotions" in str(got.buttons())
+    await fake.wait_for(lambda: any("Welcome treat" in m.content for m in fake.messages(8300)))
+    await fake.wait_for(lambda: any("Almost Silver" in m.content for m in fake.messages(8300)))
+    assert [m for m in fake.messages(8200)] == []  # opted out: nothing
+    before = sum(len(fake.messages(u)) for u in [*lapsed, 8300])
+    await app.jobs.run_daily()  # the same day again: nothing new
+    await app.jobs.auto_offers(app.shop.now().date())
+    assert sum(len(fake.messages(u)) for u in [*lapsed, 8300]) == before
+    mine = await app.shop.storage.offers_for(ann.id, utcnow())
+    assert {o.title for o in mine} == {"Welcome treat", "Almost Silver"}

@@ -228,6 +228,26 @@ def test_every_earning_type_parses() -> None:
         ({"cause": 5}, "cause"),
         ({"birthday_bonus": -1}, "birthday_bonus"),
         ({"referral_bonus": -5}, "referral_bonus"),
+        (
+            {"auto_offers": [{"when": "someday", "title": "x", "reward": "item"}]},
+            "auto_offers[1].when",
+        ),
+        (
+            {"auto_offers": [{"when": "welcome", "title": "x", "reward": "cash"}]},
+            "auto_offers[1].reward",
+        ),
+        (
+            {"auto_offers": [{"when": "welcome", "title": "", "reward": "item"}]},
+            "auto_offers[1].title",
+        ),
+        (
+            {"auto_offers": [{"when": "welcome", "title": "a", "reward": "item"}] * 2},
+            "auto_offers[2].when",
+        ),
+        (
+            {"auto_offers": [{"when": "win_back", "title": "a", "reward": "percent", "value": 0}]},
+            "auto_offers[1].value",
+        ),
         ({"referral_friend_bonus": "50"}, "referral_friend_bonus"),
         ({"referral_min_purchase": "ten"}, "referral_min_purchase"),
         ({"referral_monthly_cap": 2.5}, "referral_monthly_cap"),
