@@ -202,3 +202,43 @@ async def test_schedule_list_and_cancel(start_app: Start, fake: FakeTelegram) ->
     )
     assert await app.shop.storage.broadcasts((BroadcastStatus.SCHEDULED,)) == []
     assert promotions_to(fake, set(ids)) == []
+
+
+async def test_photo_promotion_reuses_the_owners_photo(
+    start_app: Start, fake: FakeTelegram
+) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    app: Application = await start_app()
+    ids = seed_customers(app.shop.settings.database_path, 2, 7700)
+    for user_id in ids:
+        fake.user(user_id, f"Guest {user_id}")
+    owner = fake.user(OWNER_ID, "Olga")
+    picture = BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(picture, format="PNG")
+    fake.send_message(owner, "/broadcast")
+    await fake.next_message(OWNER_ID)
+    fake.send_photo(owner, picture.getvalue(), caption="New cakes for {name}")
+    await fake.next_message(OWNER_ID)
+    fake.send_message(owner, "/skip")
+    choose = await fake.next_message(OWNER_ID)
+    fake.press(owner, choose, choose.callback("Everyone"))
+    preview = await fake.next_message(OWNER_ID)
+    assert preview.kind == "photo" and "New cakes for Guest 7700" in preview.content
+    summary = await fake.next_message(OWNER_ID)
+    fake.press(owner, summary, summary.callback("Send now"))
+    photos = await fake.wait_for(
+        lambda: (
+            [
+                call
+                for call in fake.requests
+                if call.method == "sendPhoto" and call.ok and int(call.params["chat_id"]) in ids
+            ]
+            if len([c for c in fake.requests if c.method == "sendPhoto"]) >= 3
+            else None
+        )
+    )
+    assert sorted(int(c.params["chat_id"]) for c in photos) == ids
+    assert all(c.params["photo"] == photos[0].params["photo"] for c in photos)  # one file_id
