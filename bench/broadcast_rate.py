@@ -19,8 +19,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from bench.desk_throughput import TimedFake, spawn, started, stop
-from bot.tokens import new_card_identity
+from bench.desk_throughput import TimedFake, card_identities, spawn, started, stop
 from storage import Audience, Segment, SQLiteStorage
 from storage.sqlite import utcnow
 from tests.fakeapi import TOKEN, ApiError
@@ -54,14 +53,10 @@ class LimitedFake(TimedFake):
 def seed(path: Path, customers: int) -> None:
     db = sqlite3.connect(path)
     now = "2026-01-01T00:00:00.000000+00:00"
-    rows = []
-    numbers: set[str] = set()
-    for index in range(customers):
-        number, payload = new_card_identity()
-        while number in numbers:
-            number, payload = new_card_identity()
-        numbers.add(number)
-        rows.append((100_000 + index, f"Guest {index}", "en", number, payload, now, now))
+    rows = [
+        (100_000 + index, f"Guest {index}", "en", number, payload, now, now)
+        for index, (number, payload) in enumerate(card_identities(customers))
+    ]
     with db:
         db.executemany(
             "INSERT INTO customers (telegram_id, name, language, card_number, card_payload, "
