@@ -84,7 +84,7 @@ def fit(text: str, size: int, width: int, bold: bool = False) -> str:
     return text.rstrip() + "…"
 
 
-def _draw_text(
+def draw_text(
     draw: ImageDraw.ImageDraw,
     xy: tuple[int, int],
     text: str,
@@ -112,7 +112,7 @@ def _draw_stamps(draw: ImageDraw.ImageDraw, xy: tuple[int, int], stamps: str, wi
     x, y = xy
     step = width // max(total, 1)
     if step < 24:
-        _draw_text(draw, (x, y - 4), f"{filled} / {total}", 44, INK, True)
+        draw_text(draw, (x, y - 4), f"{filled} / {total}", 44, INK, True)
         return
     size = min(step - 8, 44)
     for index in range(total):
@@ -129,7 +129,7 @@ def render_card(view: CardView) -> bytes:
     draw.rectangle((0, 0, WIDTH, 14), fill=ACCENT)
 
     text_width_max = WIDTH - QR_BOX - 3 * MARGIN
-    _draw_text(draw, (MARGIN, 50), fit(view.shop_name, 58, WIDTH - 2 * MARGIN, True), 58, INK, True)
+    draw_text(draw, (MARGIN, 50), fit(view.shop_name, 58, WIDTH - 2 * MARGIN, True), 58, INK, True)
 
     rows = (
         (view.label_holder, view.holder, 44, 160),
@@ -138,13 +138,11 @@ def render_card(view: CardView) -> bytes:
         (view.label_tier, view.tier, 44, 560),
     )
     for label, value, size, top in rows:
-        _draw_text(draw, (MARGIN, top), fit(label, 28, text_width_max), 28, MUTED)
+        draw_text(draw, (MARGIN, top), fit(label, 28, text_width_max), 28, MUTED)
         if view.stamps and label == view.label_tier:
             _draw_stamps(draw, (MARGIN, top + 40), view.stamps, text_width_max)
             continue
-        _draw_text(
-            draw, (MARGIN, top + 36), fit(value, size, text_width_max, True), size, INK, True
-        )
+        draw_text(draw, (MARGIN, top + 36), fit(value, size, text_width_max, True), size, INK, True)
 
     # A white quiet zone around the code keeps it readable on a dark card.
     qr_left, qr_top = WIDTH - MARGIN - QR_BOX, 150
@@ -156,7 +154,7 @@ def render_card(view: CardView) -> bytes:
     code = qr_image(view.link, box)
     image.paste(code, (qr_left + (QR_BOX - code.width) // 2, qr_top + (QR_BOX - code.height) // 2))
 
-    _draw_text(draw, (MARGIN, HEIGHT - 70), fit(view.footer, 28, WIDTH - 2 * MARGIN), 28, MUTED)
+    draw_text(draw, (MARGIN, HEIGHT - 70), fit(view.footer, 28, WIDTH - 2 * MARGIN), 28, MUTED)
     out = BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -12,15 +12,17 @@ from datetime import date, timedelta
 from html import escape
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import BufferedInputFile
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from babel.dates import format_date
 
+from bot import insights, loyalty
 from bot import keyboards as kb
-from bot import loyalty
 from bot.i18n import _
-from bot.notify import tell_customer
+from bot.notify import speaking, tell_customer
 from bot.shop import Shop
 from bot.views import counting_stamps, locale, offer_line, points, tier_name
 from storage.sqlite import utcnow
@@ -55,6 +57,15 @@ class Jobs:
             coalesce=True,
             max_instances=1,
         )
+        if self.shop.program.weekly_digest:
+            self.scheduler.add_job(
+                self.weekly_digest,
+                CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=zone),
+                id="digest",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=6 * 3600,
+            )
         self.scheduler.start()
         # Whatever was missed while the bot was down is caught up once, now.
         self._startup = asyncio.create_task(self.run_daily())
@@ -171,3 +182,24 @@ class Jobs:
                     kb.promotion(None),
                 ),
             )
+
+    async def weekly_digest(self, today: date | None = None) -> None:
+        """The last seven days' figures and the weekly chart to every owner, once a week."""
+        shop = self.shop
+        today = today or shop.now().date()
+        week = f"{today.isocalendar().year}-W{today.isocalendar().week:02d}"
+        span = insights.period(shop, 7, today - timedelta(days=1))
+        figures = await shop.storage.period_figures(span.since, span.until)
+        for owner in shop.settings.owner_ids:
+            record = await shop.storage.customer_by_telegram(owner)
+            if record is not None and not await shop.storage.claim_mark(record.id, "digest", week):
+                continue
+            with speaking(shop, record.language if record else None):
+                text = _("<b>Your week at {shop}</b>", shop=escape(shop.settings.shop_name))
+                text += "\n" + insights.stats_text(shop, span, figures)
+                chart = (await insights.weekly_charts(shop, span))[0]
+            try:
+                await self.bot.send_message(owner, text)
+                await self.bot.send_photo(owner, BufferedInputFile(chart, filename="week.png"))
+            except (TelegramBadRequest, TelegramForbiddenError) as error:
+                log.info("digest not delivered to %s: %s", owner, error.message)

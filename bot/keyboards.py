@@ -376,3 +376,15 @@ def offer_results(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
         builder.button(text=label, callback_data=OfferResultsCb(id=offer_id))
     builder.adjust(1)
     return builder.as_markup()
+
+
+class StatsCb(CallbackData, prefix="stats"):
+    days: int
+
+
+def stats_periods() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for days in (7, 30, 90):
+        builder.button(text=_("{days} days", days=days), callback_data=StatsCb(days=days))
+    builder.adjust(3)
+    return builder.as_markup()

@@ -103,6 +103,9 @@ class Program:
     referral_min_purchase_minor: int = 10_00  # the friend's first purchase must reach this
     referral_monthly_cap: int = 10  # paid referrals per referrer per calendar month
     auto_offers: tuple[AutoOffer, ...] = ()
+    weekly_digest: bool = True
+    alert_customer_operations: int = 10  # a day, per customer; 0 = no alert
+    alert_cashier_operations: int = 300  # a day, per cashier; 0 = no alert
 
     @property
     def referrals(self) -> bool:
@@ -312,6 +315,9 @@ KNOWN_KEYS = frozenset(
         "referral_min_purchase",
         "referral_monthly_cap",
         "auto_offers",
+        "weekly_digest",
+        "alert_customer_operations",
+        "alert_cashier_operations",
     }
 )
 AMOUNT_HINT = N_("must be an amount like 500 or 499.99")
@@ -365,6 +371,12 @@ class _Reader:
         if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
             raise self.fail(key, N_("must be a text of 1 to {max} characters"), max=limit)
         return value.strip()
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, N_("must be true or false"))
+        return value
 
     def choice(self, key: str, default: str, choices: type[StrEnum]) -> Any:
         value = self.data.get(key, default)
@@ -517,6 +529,9 @@ def parse_program(data: dict[str, Any], path: Path) -> Program:
         referral_min_purchase_minor=read.money("referral_min_purchase", 10),
         referral_monthly_cap=read.whole("referral_monthly_cap", 10, 0, 10_000),
         auto_offers=_auto_offers(read),
+        weekly_digest=read.flag("weekly_digest", True),
+        alert_customer_operations=read.whole("alert_customer_operations", 10, 0, 100_000),
+        alert_cashier_operations=read.whole("alert_cashier_operations", 300, 0, 100_000),
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class EntryKind(StrEnum):
@@ -315,6 +315,39 @@ class OfferResults:
     holdout_visitors: int
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodFigures:
+    """Raw figures for [since, until); money in minor units, points as booked."""
+
+    members: int
+    new_members: int
+    active_members: int  # made a purchase in the period
+    repeat_members: int  # made two or more
+    visits: int
+    revenue_minor: int  # purchases less refunds
+    checks_by_tier: dict[str, tuple[int, int]]  # tier -> (purchases, bills total)
+    issued: int  # points earned or granted (purchases, bonuses, referrals, positive adjustments)
+    redeemed: int
+    expired: int
+    outstanding: int  # all balances now
+    referrals_joined: int
+    referrals_qualified: int
+    promotions_sent: int
+    offer_uses: int
+    cashiers: list[tuple[int, str, int]]  # (telegram id, name, operations), busiest first
+    tiers: dict[str, int]  # members per tier now
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """One ledger event for charts, bucketed by the caller in the shop's time zone."""
+
+    at: datetime
+    kind: EntryKind
+    amount: int
+    customer_id: int
+
+
 class StorageError(Exception):
     pass
 
@@ -517,6 +550,14 @@ class Storage(Protocol):
     ) -> Offer: ...
     async def audience_customers(self, audience: Audience, now: datetime) -> list[Customer]: ...
     async def offer(self, offer_id: int) -> Offer | None: ...
+    async def period_figures(self, since: datetime, until: datetime) -> PeriodFigures: ...
+    async def moments(self, since: datetime, until: datetime) -> list[Moment]: ...
+    async def joins(self, since: datetime, until: datetime) -> list[datetime]: ...
+    async def export_customers(self) -> list[tuple[Any, ...]]: ...
+    async def export_ledger(self) -> list[tuple[Any, ...]]: ...
+    async def operations_since(
+        self, since: datetime, customer_id: int | None, operator_id: int | None
+    ) -> int: ...
     async def offers_for(self, customer_id: int, now: datetime) -> list[Offer]: ...
     async def offer_results(self, offer_id: int) -> OfferResults: ...
     async def recent_offers(self, limit: int) -> list[Offer]: ...

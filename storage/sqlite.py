@@ -27,6 +27,7 @@ from storage.base import (
     InsufficientPoints,
     InviteOutcome,
     LedgerEntry,
+    Moment,
     NotFound,
     NothingToReverse,
     Offer,
@@ -38,6 +39,7 @@ from storage.base import (
     OutboxCounts,
     PendingOperation,
     PendingStatus,
+    PeriodFigures,
     Referral,
     ReferralDecision,
     ReferralStats,
@@ -1751,6 +1753,157 @@ class SQLiteStorage:
             f"SELECT {columns} FROM customers c WHERE {where} ORDER BY c.id", args
         )
         return [_customer(row) for row in rows]
+
+    # --- insights ------------------------------------------------------------------------
+
+    async def period_figures(self, since: datetime, until: datetime) -> PeriodFigures:
+        window = (_ts(since), _ts(until))
+
+        def body(db: sqlite3.Connection) -> PeriodFigures:
+            (members,) = _one_sync(db, "SELECT count(*) FROM customers WHERE forgotten_at IS NULL")
+            (new,) = _one_sync(
+                db,
+                "SELECT count(*) FROM customers WHERE created_at >= ? AND created_at < ?",
+                window,
+            )
+            active, repeat = _one_sync(
+                db,
+                "SELECT count(*), count(*) FILTER (WHERE n >= 2) FROM (SELECT customer_id, "
+                "count(*) AS n FROM ledger WHERE kind = 'purchase' AND created_at >= ? "
+                "AND created_at < ? GROUP BY customer_id)",
+                window,
+            )
+            visits, bills = _one_sync(
+                db,
+                "SELECT count(*), coalesce(sum(bill_minor), 0) FROM ledger WHERE kind = 'purchase' "
+                "AND created_at >= ? AND created_at < ?",
+                window,
+            )
+            (refunded,) = _one_sync(
+                db,
+                "SELECT coalesce(sum(bill_minor), 0) FROM ledger WHERE kind = 'refund' "
+                "AND created_at >= ? AND created_at < ?",
+                window,
+            )
+            by_tier = {
+                (row[0] or ""): (int(row[1]), int(row[2]))
+                for row in db.execute(
+                    "SELECT c.tier, count(*), coalesce(sum(l.bill_minor), 0) FROM ledger l "
+                    "JOIN customers c ON c.id = l.customer_id WHERE l.kind = 'purchase' "
+                    "AND l.created_at >= ? AND l.created_at < ? GROUP BY c.tier",
+                    window,
+                ).fetchall()
+            }
+            issued, redeemed, expired = _one_sync(
+                db,
+                "SELECT coalesce(sum(amount) FILTER (WHERE amount > 0 AND kind != 'refund'), 0), "
+                "coalesce(-sum(amount) FILTER (WHERE kind = 'redeem'), 0), "
+                "coalesce(-sum(amount) FILTER (WHERE kind = 'expire'), 0) "
+                "FROM ledger WHERE created_at >= ? AND created_at < ?",
+                window,
+            )
+            (outstanding,) = _one_sync(db, "SELECT coalesce(sum(balance), 0) FROM customers")
+            joined, qualified = _one_sync(
+                db,
+                "SELECT count(*) FILTER (WHERE created_at >= ? AND created_at < ?), "
+                "count(*) FILTER (WHERE status = 'qualified' AND decided_at >= ? "
+                "AND decided_at < ?) FROM referrals",
+                (*window, *window),
+            )
+            (sent,) = _one_sync(
+                db,
+                "SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ? "
+                "AND sent_at < ?",
+                window,
+            )
+            (uses,) = _one_sync(
+                db,
+                "SELECT count(*) FROM offer_uses WHERE created_at >= ? AND created_at < ?",
+                window,
+            )
+            cashiers = [
+                (int(row[0]), row[1] or str(row[0]), int(row[2]))
+                for row in db.execute(
+                    "SELECT l.operator_id, s.name, count(*) FROM ledger l LEFT JOIN staff s "
+                    "ON s.telegram_id = l.operator_id WHERE l.operator_id IS NOT NULL "
+                    "AND l.kind IN ('purchase', 'redeem', 'refund') AND l.created_at >= ? "
+                    "AND l.created_at < ? GROUP BY l.operator_id ORDER BY 3 DESC, 1 LIMIT 5",
+                    window,
+                ).fetchall()
+            ]
+            tiers = {
+                (row[0] or ""): int(row[1])
+                for row in db.execute(
+                    "SELECT tier, count(*) FROM customers WHERE forgotten_at IS NULL GROUP BY tier"
+                ).fetchall()
+            }
+            return PeriodFigures(
+                members=int(members),
+                new_members=int(new),
+                active_members=int(active),
+                repeat_members=int(repeat),
+                visits=int(visits),
+                revenue_minor=int(bills) - int(refunded),
+                checks_by_tier=by_tier,
+                issued=int(issued),
+                redeemed=int(redeemed),
+                expired=int(expired),
+                outstanding=int(outstanding),
+                referrals_joined=int(joined),
+                referrals_qualified=int(qualified),
+                promotions_sent=int(sent),
+                offer_uses=int(uses),
+                cashiers=cashiers,
+                tiers=tiers,
+            )
+
+        return await self._read(body)
+
+    async def moments(self, since: datetime, until: datetime) -> list[Moment]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT created_at, kind, amount, customer_id FROM ledger "
+            "WHERE created_at >= ? AND created_at < ? AND kind IN ('purchase', 'redeem', "
+            "'welcome', 'birthday', 'referral', 'adjust') ORDER BY id",
+            (_ts(since), _ts(until)),
+        )
+        return [
+            Moment(datetime.fromisoformat(row[0]), EntryKind(row[1]), row[2], row[3])
+            for row in rows
+        ]
+
+    async def joins(self, since: datetime, until: datetime) -> list[datetime]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT created_at FROM customers WHERE created_at >= ? AND created_at < ?",
+            (_ts(since), _ts(until)),
+        )
+        return [datetime.fromisoformat(row[0]) for row in rows]
+
+    async def export_customers(self) -> list[tuple[Any, ...]]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT card_number, name, phone, birthday, language, tier, balance, promotions, "
+            "created_at FROM customers WHERE forgotten_at IS NULL ORDER BY id"
+        )
+        return [tuple(row) for row in rows]
+
+    async def export_ledger(self) -> list[tuple[Any, ...]]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT l.id, l.created_at, c.card_number, l.kind, l.amount, l.bill_minor, l.reason, "
+            "l.operator_id, l.reverses_id, l.shortfall FROM ledger l JOIN customers c "
+            "ON c.id = l.customer_id ORDER BY l.id"
+        )
+        return [tuple(row) for row in rows]
+
+    async def operations_since(
+        self, since: datetime, customer_id: int | None, operator_id: int | None
+    ) -> int:
+        (count,) = await _one(
+            self._reader,
+            "SELECT count(*) FROM ledger WHERE created_at >= ? AND kind IN ('purchase', "
+            "'redeem', 'refund') AND (? IS NULL OR customer_id = ?) "
+            "AND (? IS NULL OR operator_id = ?)",
+            (_ts(since), customer_id, customer_id, operator_id, operator_id),
+        )
+        return int(count)
 
     async def offer(self, offer_id: int) -> Offer | None:
         row = await _one(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import common, customer, offers, owner, program, promotions, staff
+from bot.handlers import (
+    common,
+    customer,
+    insights,
+    offers,
+    owner,
+    program,
+    promotions,
+    staff,
+)
 from bot.i18n import CatalogI18n
 
 
@@ -15,6 +24,7 @@ def build_routers(i18n: CatalogI18n) -> list[Router]:
         owner.build_router(),
         promotions.build_router(),
         offers.build_router(),
+        insights.build_router(),
         staff.build_router(),
         staff.build_customer_answers(),
         program.build_router(),

@@ -14,7 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot import desk, loyalty
+from bot import desk, insights, loyalty
 from bot import keyboards as kb
 from bot.delivery import send_card
 from bot.i18n import _
@@ -814,6 +814,20 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
         await tell_customer(bot, shop, customer, lambda: (upgrade_text(shop, tier), None))
     if result.referral is not None:
         await announce_referral(bot, shop, result.referral)
+    await alert_owners(bot, shop, booking.entry.customer_id, booking.entry.operator_id)
+
+
+async def alert_owners(bot: Bot, shop: Shop, customer_id: int, operator_id: int | None) -> None:
+    for render in await insights.unusual_activity(shop, customer_id, operator_id):
+        for owner in shop.settings.owner_ids:
+            owner_record = await shop.storage.customer_by_telegram(owner)
+            await tell(
+                bot,
+                shop,
+                owner,
+                owner_record.language if owner_record else None,
+                lambda render=render: (render(), None),
+            )
 
 
 async def announce_referral(bot: Bot, shop: Shop, decision: ReferralDecision) -> None:

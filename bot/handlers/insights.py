@@ -1,0 +1,156 @@
+"""The owner's figures, charts and exports, and manual adjustments of a customer's points."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from html import escape
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+
+from bot import insights
+from bot import keyboards as kb
+from bot.i18n import _
+from bot.notify import tell_customer
+from bot.roles import HasRole, Role
+from bot.shop import Shop
+from bot.tokens import new_operation_id, normalize_card_number
+from bot.views import holder_name, points
+from storage import EntryKind, InsufficientPoints
+
+CUSTOM_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d{4}-\d{2}-\d{2})$")
+ADJUST_RE = re.compile(r"^(\S+(?:\s\S{4})?)\s+([+-]\d{1,6})\s+(.{3,200})$", re.S)
+
+
+async def send_stats(bot: Bot, shop: Shop, chat_id: int, span: insights.Period) -> None:
+    figures = await shop.storage.period_figures(span.since, span.until)
+    await bot.send_message(
+        chat_id, insights.stats_text(shop, span, figures), reply_markup=kb.stats_periods()
+    )
+    for index, png in enumerate(await insights.weekly_charts(shop, span)):
+        await bot.send_photo(chat_id, BufferedInputFile(png, filename=f"chart{index}.png"))
+
+
+def build_router() -> Router:
+    router = Router(name="insights")
+    owner_only = HasRole(Role.OWNER)
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(Command("stats"), owner_only)
+    async def stats(message: Message, command: CommandObject, bot: Bot, shop: Shop) -> None:
+        args = (command.args or "").strip()
+        if not args:
+            span = insights.period(shop, 30)
+        else:
+            match = CUSTOM_RE.match(args)
+            try:
+                first, last = (
+                    (date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2)))
+                    if match
+                    else (None, None)
+                )
+            except ValueError:
+                first = last = None
+            if (
+                first is None
+                or last is None
+                or first > last
+                or (last - first).days >= insights.MAX_DAYS
+            ):
+                await message.answer(
+                    _(
+                        "Use /stats for the last 30 days, or /stats with two dates for another "
+                        "period, like <code>/stats 2026-10-01 2026-10-31</code> (a year at most)."
+                    )
+                )
+                return
+            span = insights.between(shop, first, last)
+        await send_stats(bot, shop, message.chat.id, span)
+
+    @router.callback_query(kb.StatsCb.filter(), owner_only)
+    async def stats_period(
+        query: CallbackQuery, callback_data: kb.StatsCb, bot: Bot, shop: Shop
+    ) -> None:
+        if callback_data.days not in insights.PERIODS:
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        await query.answer()
+        await send_stats(bot, shop, query.from_user.id, insights.period(shop, callback_data.days))
+
+    @router.message(Command("export"), owner_only)
+    async def export(message: Message, shop: Shop) -> None:
+        customers = insights.to_csv(insights.CUSTOMER_HEADER, await shop.storage.export_customers())
+        ledger = insights.to_csv(insights.LEDGER_HEADER, await shop.storage.export_ledger())
+        await message.answer_document(
+            BufferedInputFile(customers, filename="customers.csv"),
+            caption=_("Customers, with phone numbers: keep this file private."),
+        )
+        await message.answer_document(
+            BufferedInputFile(ledger, filename="ledger.csv"),
+            caption=_("Every ledger entry, oldest first."),
+        )
+
+    @router.message(Command("adjust"), owner_only)
+    async def adjust(message: Message, command: CommandObject, bot: Bot, shop: Shop) -> None:
+        assert message.from_user
+        match = ADJUST_RE.match((command.args or "").strip())
+        number = normalize_card_number(match.group(1)) if match else None
+        if match is None or number is None or int(match.group(2)) == 0:
+            await message.answer(
+                _(
+                    "Use <code>/adjust card-number +50 reason</code> or "
+                    "<code>/adjust card-number -20 reason</code>; the reason is required."
+                )
+            )
+            return
+        customer = await shop.storage.customer_by_card_number(number)
+        if customer is None:
+            await message.answer(_("No customer with that card number or phone."))
+            return
+        amount, reason = int(match.group(2)), match.group(3).strip()
+        try:
+            booking = await shop.storage.book(
+                customer.id,
+                EntryKind.ADJUST,
+                amount,
+                "adjust:" + new_operation_id(),
+                reason=reason,
+                operator_id=message.from_user.id,
+            )
+        except InsufficientPoints:
+            await message.answer(
+                _(
+                    "{name} has only {balance}; nothing was changed.",
+                    name=escape(holder_name(customer)),
+                    balance=points(customer.balance),
+                )
+            )
+            return
+        await message.answer(
+            _(
+                "Done: {change} for {name} ({reason}). Balance now {balance}.",
+                change=("+" if amount > 0 else "-") + points(abs(amount)),
+                name=escape(holder_name(customer)),
+                reason=escape(reason),
+                balance=points(booking.balance),
+            )
+        )
+        await tell_customer(
+            bot,
+            shop,
+            customer,
+            lambda: (
+                _(
+                    "{change} on your {shop} card: {reason}. Balance: <b>{balance}</b>.",
+                    change=("+" if amount > 0 else "-") + points(abs(amount)),
+                    shop=escape(shop.settings.shop_name),
+                    reason=escape(reason),
+                    balance=points(booking.balance),
+                ),
+                None,
+            ),
+        )
+
+    return router
