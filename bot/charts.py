@@ -74,5 +74,5 @@ def bar_chart(
         draw_text(draw, (x + 38, HEIGHT - 60), name, 28, INK)
         x += 38 + int(text_width(name, 28)) + 50
     out = BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")
     return out.getvalue()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,7 +15,7 @@ from bot.i18n import _
 from bot.program import local_midnight
 from bot.shop import Shop
 from bot.views import money, number, points, points_value_minor, tier_name
-from storage import EntryKind, PeriodFigures
+from storage import PeriodFigures
 
 PERIODS = (7, 30, 90)
 MAX_DAYS = 366
@@ -106,7 +105,7 @@ def stats_text(shop: Shop, span: Period, figures: PeriodFigures) -> str:
     return "\n".join(lines)
 
 
-async def weekly_charts(shop: Shop, span: Period) -> list[bytes]:
+async def weekly_charts(shop: Shop, span: Period, figures: PeriodFigures) -> list[bytes]:
     """Members and visits per week, points issued against spent, and levels today."""
     zone = shop.settings.timezone
     weeks: list[date] = []
@@ -115,24 +114,10 @@ async def weekly_charts(shop: Shop, span: Period) -> list[bytes]:
         weeks.append(start)
         start += timedelta(days=7)
 
-    def week_of(moment: datetime) -> date:
-        local = moment.astimezone(zone).date()
-        return local - timedelta(days=local.weekday())
-
-    joins = Counter(week_of(m) for m in await shop.storage.joins(span.since, span.until))
-    visits: Counter[date] = Counter()
-    issued: Counter[date] = Counter()
-    spent: Counter[date] = Counter()
-    for moment in await shop.storage.moments(span.since, span.until):
-        week = week_of(moment.at)
-        if moment.kind is EntryKind.PURCHASE:
-            visits[week] += 1
-        if moment.kind is EntryKind.REDEEM:
-            spent[week] -= moment.amount
-        elif moment.amount > 0:
-            issued[week] += moment.amount
+    # Weeks start on Monday in the shop's time zone; the first and last are cut to the period.
+    bounds = [max(local_midnight(week, zone), span.since) for week in weeks] + [span.until]
+    series = await shop.storage.weekly_series(bounds)
     labels = [week.strftime("%d.%m") for week in weeks]
-    figures = await shop.storage.period_figures(span.since, span.until)
     tiers = [tier.name for tier in shop.program.tiers]
     counts = [
         figures.tiers.get(name, 0) + (figures.tiers.get("", 0) if index == 0 else 0)
@@ -144,15 +129,15 @@ async def weekly_charts(shop: Shop, span: Period) -> list[bytes]:
             _("New members and visits per week"),
             labels,
             [
-                (_("New members"), [joins[w] for w in weeks]),
-                (_("Visits"), [visits[w] for w in weeks]),
+                (_("New members"), series.joins),
+                (_("Visits"), series.visits),
             ],
             empty,
         ),
         bar_chart(
             _("Points issued and spent per week"),
             labels,
-            [(_("Issued"), [issued[w] for w in weeks]), (_("Spent"), [spent[w] for w in weeks])],
+            [(_("Issued"), series.issued), (_("Spent"), series.spent)],
             empty,
         ),
         bar_chart(

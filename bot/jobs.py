@@ -197,7 +197,7 @@ class Jobs:
             with speaking(shop, record.language if record else None):
                 text = _("<b>Your week at {shop}</b>", shop=escape(shop.settings.shop_name))
                 text += "\n" + insights.stats_text(shop, span, figures)
-                chart = (await insights.weekly_charts(shop, span))[0]
+                chart = (await insights.weekly_charts(shop, span, figures))[0]
             try:
                 await self.bot.send_message(owner, text)
                 await self.bot.send_photo(owner, BufferedInputFile(chart, filename="week.png"))

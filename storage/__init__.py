@@ -18,7 +18,6 @@ from storage.base import (
     InsufficientPoints,
     InviteOutcome,
     LedgerEntry,
-    Moment,
     NotFound,
     NothingToReverse,
     Offer,
@@ -41,6 +40,7 @@ from storage.base import (
     StaffMember,
     Storage,
     StorageError,
+    WeeklySeries,
 )
 from storage.sqlite import SQLiteStorage
 
@@ -58,7 +58,6 @@ __all__ = [
     "InsufficientPoints",
     "InviteOutcome",
     "LedgerEntry",
-    "Moment",
     "NotFound",
     "NothingToReverse",
     "Offer",
@@ -82,6 +81,7 @@ __all__ = [
     "StaffMember",
     "Storage",
     "StorageError",
+    "WeeklySeries",
     "open_storage",
 ]
 

@@ -339,13 +339,13 @@ class PeriodFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class Moment:
-    """One ledger event for charts, bucketed by the caller in the shop's time zone."""
+class WeeklySeries:
+    """Per-week figures for charts, one value per week in order."""
 
-    at: datetime
-    kind: EntryKind
-    amount: int
-    customer_id: int
+    joins: list[int]
+    visits: list[int]
+    issued: list[int]
+    spent: list[int]
 
 
 class StorageError(Exception):
@@ -551,8 +551,7 @@ class Storage(Protocol):
     async def audience_customers(self, audience: Audience, now: datetime) -> list[Customer]: ...
     async def offer(self, offer_id: int) -> Offer | None: ...
     async def period_figures(self, since: datetime, until: datetime) -> PeriodFigures: ...
-    async def moments(self, since: datetime, until: datetime) -> list[Moment]: ...
-    async def joins(self, since: datetime, until: datetime) -> list[datetime]: ...
+    async def weekly_series(self, bounds: list[datetime]) -> WeeklySeries: ...
     async def export_customers(self) -> list[tuple[Any, ...]]: ...
     async def export_ledger(self) -> list[tuple[Any, ...]]: ...
     async def operations_since(

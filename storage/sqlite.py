@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +29,6 @@ from storage.base import (
     InsufficientPoints,
     InviteOutcome,
     LedgerEntry,
-    Moment,
     NotFound,
     NothingToReverse,
     Offer,
@@ -49,6 +50,7 @@ from storage.base import (
     ReversalRule,
     Segment,
     StaffMember,
+    WeeklySeries,
 )
 from storage.migrations import MIGRATIONS
 
@@ -1766,42 +1768,40 @@ class SQLiteStorage:
                 "SELECT count(*) FROM customers WHERE created_at >= ? AND created_at < ?",
                 window,
             )
-            active, repeat = _one_sync(
-                db,
-                "SELECT count(*), count(*) FILTER (WHERE n >= 2) FROM (SELECT customer_id, "
-                "count(*) AS n FROM ledger WHERE kind = 'purchase' AND created_at >= ? "
-                "AND created_at < ? GROUP BY customer_id)",
+            # One pass over the period's entries (an index-only scan), summed here: cheaper
+            # than a query per figure on a large ledger.
+            tier_of = dict(db.execute("SELECT id, tier FROM customers").fetchall())
+            visits_by: Counter[int] = Counter()
+            by_tier: dict[str, tuple[int, int]] = {}
+            operations: Counter[int] = Counter()
+            bills = refunded = issued = redeemed = expired = 0
+            for kind, customer_id, amount, bill, operator in db.execute(
+                "SELECT kind, customer_id, amount, bill_minor, operator_id FROM ledger "
+                "INDEXED BY ledger_time WHERE created_at >= ? AND created_at < ?",
                 window,
-            )
-            visits, bills = _one_sync(
-                db,
-                "SELECT count(*), coalesce(sum(bill_minor), 0) FROM ledger WHERE kind = 'purchase' "
-                "AND created_at >= ? AND created_at < ?",
-                window,
-            )
-            (refunded,) = _one_sync(
-                db,
-                "SELECT coalesce(sum(bill_minor), 0) FROM ledger WHERE kind = 'refund' "
-                "AND created_at >= ? AND created_at < ?",
-                window,
-            )
-            by_tier = {
-                (row[0] or ""): (int(row[1]), int(row[2]))
-                for row in db.execute(
-                    "SELECT c.tier, count(*), coalesce(sum(l.bill_minor), 0) FROM ledger l "
-                    "JOIN customers c ON c.id = l.customer_id WHERE l.kind = 'purchase' "
-                    "AND l.created_at >= ? AND l.created_at < ? GROUP BY c.tier",
-                    window,
-                ).fetchall()
-            }
-            issued, redeemed, expired = _one_sync(
-                db,
-                "SELECT coalesce(sum(amount) FILTER (WHERE amount > 0 AND kind != 'refund'), 0), "
-                "coalesce(-sum(amount) FILTER (WHERE kind = 'redeem'), 0), "
-                "coalesce(-sum(amount) FILTER (WHERE kind = 'expire'), 0) "
-                "FROM ledger WHERE created_at >= ? AND created_at < ?",
-                window,
-            )
+            ):
+                if kind == "purchase":
+                    visits_by[customer_id] += 1
+                    bills += bill or 0
+                    tier = tier_of.get(customer_id) or ""
+                    count, total = by_tier.get(tier, (0, 0))
+                    by_tier[tier] = (count + 1, total + (bill or 0))
+                elif kind == "refund":
+                    refunded += bill or 0
+                elif kind == "redeem":
+                    redeemed -= amount
+                elif kind == "expire":
+                    expired -= amount
+                if amount > 0 and kind != "refund":
+                    issued += amount
+                if operator is not None and kind in ("purchase", "redeem", "refund"):
+                    operations[operator] += 1
+            visits = sum(visits_by.values())
+            active = len(visits_by)
+            repeat = sum(1 for n in visits_by.values() if n >= 2)
+            names = dict(db.execute("SELECT telegram_id, name FROM staff").fetchall())
+            busiest = sorted(operations.items(), key=lambda item: (-item[1], item[0]))[:5]
+            cashiers = [(op, names.get(op) or str(op), count) for op, count in busiest]
             (outstanding,) = _one_sync(db, "SELECT coalesce(sum(balance), 0) FROM customers")
             joined, qualified = _one_sync(
                 db,
@@ -1821,16 +1821,6 @@ class SQLiteStorage:
                 "SELECT count(*) FROM offer_uses WHERE created_at >= ? AND created_at < ?",
                 window,
             )
-            cashiers = [
-                (int(row[0]), row[1] or str(row[0]), int(row[2]))
-                for row in db.execute(
-                    "SELECT l.operator_id, s.name, count(*) FROM ledger l LEFT JOIN staff s "
-                    "ON s.telegram_id = l.operator_id WHERE l.operator_id IS NOT NULL "
-                    "AND l.kind IN ('purchase', 'redeem', 'refund') AND l.created_at >= ? "
-                    "AND l.created_at < ? GROUP BY l.operator_id ORDER BY 3 DESC, 1 LIMIT 5",
-                    window,
-                ).fetchall()
-            ]
             tiers = {
                 (row[0] or ""): int(row[1])
                 for row in db.execute(
@@ -1843,7 +1833,7 @@ class SQLiteStorage:
                 active_members=int(active),
                 repeat_members=int(repeat),
                 visits=int(visits),
-                revenue_minor=int(bills) - int(refunded),
+                revenue_minor=bills - refunded,
                 checks_by_tier=by_tier,
                 issued=int(issued),
                 redeemed=int(redeemed),
@@ -1859,24 +1849,34 @@ class SQLiteStorage:
 
         return await self._read(body)
 
-    async def moments(self, since: datetime, until: datetime) -> list[Moment]:
-        rows = await self._reader.execute_fetchall(
-            "SELECT created_at, kind, amount, customer_id FROM ledger "
-            "WHERE created_at >= ? AND created_at < ? AND kind IN ('purchase', 'redeem', "
-            "'welcome', 'birthday', 'referral', 'adjust') ORDER BY id",
-            (_ts(since), _ts(until)),
-        )
-        return [
-            Moment(datetime.fromisoformat(row[0]), EntryKind(row[1]), row[2], row[3])
-            for row in rows
-        ]
+    async def weekly_series(self, bounds: list[datetime]) -> WeeklySeries:
+        """Joins, visits, points issued and spent between consecutive `bounds` (the shop's
+        local week starts); entries are placed by comparing their UTC timestamps as text."""
+        edges = [_ts(bound) for bound in bounds]
+        buckets = len(edges) - 1
 
-    async def joins(self, since: datetime, until: datetime) -> list[datetime]:
-        rows = await self._reader.execute_fetchall(
-            "SELECT created_at FROM customers WHERE created_at >= ? AND created_at < ?",
-            (_ts(since), _ts(until)),
-        )
-        return [datetime.fromisoformat(row[0]) for row in rows]
+        def body(db: sqlite3.Connection) -> WeeklySeries:
+            series = WeeklySeries([0] * buckets, [0] * buckets, [0] * buckets, [0] * buckets)
+            for (created,) in db.execute(
+                "SELECT created_at FROM customers WHERE created_at >= ? AND created_at < ?",
+                (edges[0], edges[-1]),
+            ):
+                series.joins[bisect_right(edges, created) - 1] += 1
+            for created, kind, amount in db.execute(
+                "SELECT created_at, kind, amount FROM ledger INDEXED BY ledger_time "
+                "WHERE created_at >= ? AND created_at < ?",
+                (edges[0], edges[-1]),
+            ):
+                week = bisect_right(edges, created) - 1
+                if kind == "purchase":
+                    series.visits[week] += 1
+                if kind == "redeem":
+                    series.spent[week] -= amount
+                elif amount > 0 and kind != "refund":
+                    series.issued[week] += amount
+            return series
+
+        return await self._read(body)
 
     async def export_customers(self) -> list[tuple[Any, ...]]:
         rows = await self._reader.execute_fetchall(

@@ -103,7 +103,8 @@ async def test_texts_and_charts_for_empty_and_busy_periods(shop: Shop) -> None:
         busy = insights.between(shop, date(2026, 11, 1), date(2026, 11, 30))
         text = insights.stats_text(shop, busy, await figures(shop, busy.first, busy.last))
         assert "340,00" in text and "Carl 3" in text  # 100.00 + 50.00 + 200.00 - 10.00
-        for chart in await insights.weekly_charts(shop, busy):
+        busy_figures = await figures(shop, busy.first, busy.last)
+        for chart in await insights.weekly_charts(shop, busy, busy_figures):
             image = Image.open(BytesIO(chart))
             image.verify()
             assert image.size == (1200, 700) and len(chart) < 200_000
@@ -190,3 +191,16 @@ async def test_owner_stats_export_adjust_and_alerts(start_app: Start, fake: Fake
     await fake.wait_for(lambda: "nothing was changed" in fake.messages(OWNER_ID)[-1].content)
     history = await app.shop.storage.history(customer.id, 10)
     assert history[0].reason == "sorry for the wait" and history[0].operator_id == OWNER_ID
+
+
+async def test_weekly_series_follow_local_days(shop: Shop) -> None:
+    zone = shop.settings.timezone
+    from bot.program import local_midnight
+
+    bounds = [local_midnight(date(2026, 11, d), zone) for d in (10, 11, 13)]
+    series = await shop.storage.weekly_series(bounds)
+    # The purchase at 23:30 local on the 10th is in the first bucket; 00:30 on the 12th in
+    # the second.
+    assert series.visits == [1, 2]
+    assert series.issued == [100, 250] and series.spent == [0, 100]
+    assert series.joins == [1, 1]

@@ -29,7 +29,7 @@ async def send_stats(bot: Bot, shop: Shop, chat_id: int, span: insights.Period) 
     await bot.send_message(
         chat_id, insights.stats_text(shop, span, figures), reply_markup=kb.stats_periods()
     )
-    for index, png in enumerate(await insights.weekly_charts(shop, span)):
+    for index, png in enumerate(await insights.weekly_charts(shop, span, figures)):
         await bot.send_photo(chat_id, BufferedInputFile(png, filename=f"chart{index}.png"))
 
 
