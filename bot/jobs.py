@@ -187,13 +187,14 @@ class Jobs:
         """The last seven days' figures and the weekly chart to every owner, once a week."""
         shop = self.shop
         today = today or shop.now().date()
-        week = f"{today.isocalendar().year}-W{today.isocalendar().week:02d}"
+        last = await shop.storage.job_day("digest")
+        if last is not None and last.isocalendar()[:2] == today.isocalendar()[:2]:
+            return  # this week's digest went out already
+        await shop.storage.set_job_day("digest", today)
         span = insights.period(shop, 7, today - timedelta(days=1))
         figures = await shop.storage.period_figures(span.since, span.until)
         for owner in shop.settings.owner_ids:
             record = await shop.storage.customer_by_telegram(owner)
-            if record is not None and not await shop.storage.claim_mark(record.id, "digest", week):
-                continue
             with speaking(shop, record.language if record else None):
                 text = _("<b>Your week at {shop}</b>", shop=escape(shop.settings.shop_name))
                 text += "\n" + insights.stats_text(shop, span, figures)

@@ -8,7 +8,7 @@ import io
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -204,3 +204,18 @@ async def test_weekly_series_follow_local_days(shop: Shop) -> None:
     assert series.visits == [1, 2]
     assert series.issued == [100, 250] and series.spent == [0, 100]
     assert series.joins == [1, 1]
+
+
+async def test_weekly_digest_goes_out_once_a_week(start_app: Start, fake: FakeTelegram) -> None:
+    app: Application = await start_app()
+    fake.user(OWNER_ID, "Olga")
+    monday = date(2026, 11, 23)
+    await app.jobs.weekly_digest(monday)
+    digest = await fake.next_message(OWNER_ID)
+    assert "Your week at" in digest.content and "2026-11-16 to 2026-11-22" in digest.content
+    assert (await fake.next_message(OWNER_ID)).kind == "photo"
+    await app.jobs.weekly_digest(monday + timedelta(days=2))  # same week: nothing more
+    await app.jobs.weekly_digest(monday)
+    assert len(fake.messages(OWNER_ID)) == 2
+    await app.jobs.weekly_digest(monday + timedelta(days=7))
+    await fake.wait_for(lambda: len(fake.messages(OWNER_ID)) == 4)
