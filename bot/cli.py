@@ -7,12 +7,15 @@ import logging
 import os
 import sqlite3
 import sys
+from pathlib import Path
+from typing import Any
 
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
 from bot.config import ConfigError, load_settings
 from bot.i18n import LANGUAGES, N_, build_i18n
 from bot.program import ProgramError, load_program
+from storage.backup import copy_database
 
 EXIT_CONFIG = 2
 
@@ -35,12 +38,59 @@ def fail(message: str) -> int:
     return EXIT_CONFIG
 
 
+BACKUP_PROBLEMS = {
+    "missing": N_("{path} does not exist."),
+    "not_sqlite": N_("{path} is not a database backup."),
+    "damaged": N_("{path} is damaged (the integrity check failed)."),
+    "not_loyalty": N_("{path} is a database, but not a loyalty card backup."),
+    "newer": N_("{path} comes from a newer version of the bot; upgrade first."),
+}
+
+
+def maintenance(argv: list[str], tr: Any) -> int:
+    """`backup FILE` and `restore FILE` against DATABASE_URL."""
+    from storage.backup import BadBackup, restore
+
+    if len(argv) != 2:
+        return fail(tr(N_("Usage: python -m bot backup FILE, or python -m bot restore FILE")))
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        for problem in error.problems:
+            print(tr(problem.message, **problem.params), file=sys.stderr)
+        return EXIT_CONFIG
+    tr = _translator(settings.default_locale)
+    database, file = Path(settings.database_path), Path(argv[1])
+    if argv[0] == "backup":
+        if not database.is_file():
+            return fail(tr(BACKUP_PROBLEMS["missing"], path=database))
+        source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            copy_database(source, file)
+        finally:
+            source.close()
+        print(tr(N_("Backup written to {path}."), path=file))
+        return 0
+    try:
+        kept = restore(file, database)
+    except BadBackup as error:
+        return fail(tr(BACKUP_PROBLEMS[error.reason], path=file))
+    print(tr(N_("Restored {path} into {database}."), path=file, database=database))
+    if kept is not None:
+        print(tr(N_("The previous database was kept as {path}."), path=kept))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     tr = _translator()
     if argv and argv[0] in ("-h", "--help"):
         print(tr(N_("Usage: python -m bot  (settings come from the environment or .env)")))
+        print(tr(N_("       python -m bot backup FILE   (a consistent copy of the database)")))
+        print(tr(N_("       python -m bot restore FILE  (with the bot stopped)")))
         return 0
+    if argv and argv[0] in ("backup", "restore"):
+        return maintenance(argv, tr)
     try:
         settings = load_settings()
     except ConfigError as error:

@@ -48,6 +48,8 @@ class RawSettings(BaseSettings):
     log_level: str = "INFO"
     program_file: str = ""
     broadcast_rate: str = "25"
+    backup_dir: str = "backups"
+    backup_keep: str = "7"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class Settings:
     log_level: str
     program_file: Path
     broadcast_rate: float = 25.0  # promotion messages per second, under Telegram's ~30
+    backup_dir: Path | None = None  # daily backups go here; None = no daily backups
+    backup_keep: int = 7
 
 
 def parse_database_url(url: str) -> str:
@@ -191,6 +195,20 @@ def load_settings(env_file: str | None = ".env") -> Settings:
             )
         )
 
+    keep = raw.backup_keep.strip()
+    if not (keep.isascii() and keep.isdigit() and 1 <= int(keep) <= 1000):
+        problems.append(
+            Problem(
+                "BACKUP_KEEP",
+                N_(
+                    "BACKUP_KEEP must be the number of daily backups to keep, 1 to 1000, "
+                    "got {value}."
+                ),
+                {"value": raw.backup_keep},
+            )
+        )
+    backup_dir = Path(raw.backup_dir.strip()) if raw.backup_dir.strip() else None
+
     shop_name = raw.shop_name.strip()[:64] or "Our shop"
     program_file = Path(raw.program_file.strip()) if raw.program_file.strip() else DEFAULT_PROGRAM
 
@@ -207,4 +225,6 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         log_level=level,
         program_file=program_file,
         broadcast_rate=rate,
+        backup_dir=backup_dir,
+        backup_keep=int(keep) if keep.isascii() and keep.isdigit() else 7,
     )

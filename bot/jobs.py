@@ -10,6 +10,7 @@ import asyncio
 import logging
 from datetime import date, timedelta
 from html import escape
+from pathlib import Path
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -25,6 +26,7 @@ from bot.i18n import _
 from bot.notify import speaking, tell_customer
 from bot.shop import Shop
 from bot.views import counting_stamps, locale, offer_line, points, tier_name
+from storage.backup import prune
 from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,15 @@ class Jobs:
             coalesce=True,
             max_instances=1,
         )
+        if self.shop.settings.backup_dir is not None:
+            self.scheduler.add_job(
+                self.backup,
+                CronTrigger(hour=3, minute=30, timezone=zone),
+                id="backup",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=6 * 3600,
+            )
         if self.shop.program.weekly_digest:
             self.scheduler.add_job(
                 self.weekly_digest,
@@ -204,3 +215,16 @@ class Jobs:
                 await self.bot.send_photo(owner, BufferedInputFile(chart, filename="week.png"))
             except (TelegramBadRequest, TelegramForbiddenError) as error:
                 log.info("digest not delivered to %s: %s", owner, error.message)
+
+    async def backup(self) -> Path | None:
+        """Today's snapshot into BACKUP_DIR, keeping the newest BACKUP_KEEP."""
+        folder = self.shop.settings.backup_dir
+        if folder is None:
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = self.shop.now().strftime("%Y%m%d-%H%M%S-%f")
+        target = folder / f"loyalty-{stamp}.db"
+        await self.shop.storage.backup_to(str(target))
+        prune(folder, self.shop.settings.backup_keep)
+        log.info("backup written to %s", target)
+        return target

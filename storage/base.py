@@ -385,6 +385,7 @@ CardIdentity = Callable[[], tuple[str, str]]
 
 class Storage(Protocol):
     async def close(self) -> None: ...
+    async def backup_to(self, target: str) -> None: ...
 
     # customers
     async def register_customer(

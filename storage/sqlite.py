@@ -10,10 +10,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.backup import copy_database
 from storage.base import (
     Audience,
     Booking,
@@ -306,6 +308,14 @@ class SQLiteStorage:
                 db.execute(f"PRAGMA user_version = {number}")
 
         return await self._write(body)
+
+    async def backup_to(self, target: str) -> None:
+        """A consistent snapshot, taken on the writer's thread between two transactions."""
+
+        def snapshot(db: sqlite3.Connection) -> None:
+            copy_database(db, Path(target))
+
+        await self._writer._execute(snapshot, self._writer._conn)
 
     async def schema_version(self) -> int:
         (version,) = await _one(self._reader, "PRAGMA user_version")  # type: ignore[misc]

@@ -208,3 +208,30 @@ async def test_broadcast_resumes_after_sigkill_and_nobody_gets_it_twice(
     # At most the one message in flight at the kill is in doubt; it is never sent again.
     assert counts.unknown <= 1 and counts.pending == 0
     assert len(ids) - counts.unknown <= len(got) <= len(ids)
+
+
+async def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
+    from storage import SQLiteStorage
+    from storage.backup import verify
+
+    storage = await SQLiteStorage.open(str(tmp_path / "shop.db"))
+    await storage.close()
+    env = {"BOT_TOKEN": TOKEN, "DATABASE_URL": "sqlite:///shop.db"}
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, cwd=tmp_path, env=bot_env(tmp_path, **env),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        return process.returncode or 0, out.decode(), err.decode()
+
+    code, out, _ = await cli("backup", "copy.db")
+    assert code == 0 and "copy.db" in out
+    verify(tmp_path / "copy.db")
+    (tmp_path / "junk.db").write_bytes(b"junk" * 500)
+    code, _, err = await cli("restore", "junk.db")
+    assert code == 2 and "not a database backup" in err and "Traceback" not in err
+    code, out, _ = await cli("restore", "copy.db")
+    assert code == 0 and "before-restore" in out
+    verify(tmp_path / "shop.db")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from html import escape
+from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, FSInputFile, Message
 
 from bot import keyboards as kb
 from bot.delivery import card_link
@@ -19,6 +21,7 @@ from bot.views import holder_name, number
 from storage.sqlite import utcnow
 
 INVITE_TTL = timedelta(hours=24)
+BACKUP_SEND_LIMIT = 45 * 1024 * 1024  # Telegram takes documents from bots up to 50 MB
 
 
 async def staff_overview(shop: Shop) -> tuple[str, kb.InlineKeyboardMarkup]:
@@ -40,6 +43,28 @@ def build_router() -> Router:
     async def staff(message: Message, shop: Shop) -> None:
         text, markup = await staff_overview(shop)
         await message.answer(text, reply_markup=markup)
+
+    @router.message(Command("backup"), owner_only)
+    async def backup(message: Message, shop: Shop) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / f"loyalty-{shop.now():%Y%m%d-%H%M%S}.db"
+            await shop.storage.backup_to(str(target))
+            if target.stat().st_size > BACKUP_SEND_LIMIT:
+                await message.answer(
+                    _(
+                        "The database is too large to send in Telegram. Daily backups are "
+                        "kept in BACKUP_DIR on the server."
+                    )
+                )
+                return
+            await message.answer_document(
+                FSInputFile(target),
+                caption=_(
+                    "A consistent copy of the database. Restore it with "
+                    "<code>python -m bot restore {name}</code> while the bot is stopped.",
+                    name=target.name,
+                ),
+            )
 
     @router.message(Command("referrals"), owner_only)
     async def referrals(message: Message, shop: Shop) -> None:
