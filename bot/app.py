@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.handlers import build_routers
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
 from bot.jobs import Jobs
-from bot.middlewares import IdentityMiddleware
+from bot.middlewares import IdentityMiddleware, ThrottleMiddleware
 from bot.program import Program, load_program
 from bot.session import create_session
 from bot.shop import Shop
@@ -52,10 +52,13 @@ def create_dispatcher(shop: Shop) -> Dispatcher:
     dp = Dispatcher(storage=MemoryStorage(), shop=shop)
     identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.program.stamps)
     locale = CustomerLocaleMiddleware(shop.i18n)
-    # Order matters: the customer is loaded first, so their saved language picks the locale.
+    throttle = ThrottleMiddleware()
+    # Order matters: the customer is loaded first, so their saved language picks the locale;
+    # throttling comes after, so its "slow down" speaks that language.
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(identity)
         observer.outer_middleware(locale)
+        observer.outer_middleware(throttle)
     dp.include_routers(*build_routers(shop.i18n))
     return dp
 

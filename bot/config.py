@@ -50,6 +50,7 @@ class RawSettings(BaseSettings):
     broadcast_rate: str = "25"
     backup_dir: str = "backups"
     backup_keep: str = "7"
+    cashier_bookings_per_minute: str = "30"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class Settings:
     broadcast_rate: float = 25.0  # promotion messages per second, under Telegram's ~30
     backup_dir: Path | None = None  # daily backups go here; None = no daily backups
     backup_keep: int = 7
+    cashier_bookings_per_minute: int = 30
 
 
 def parse_database_url(url: str) -> str:
@@ -208,6 +210,18 @@ def load_settings(env_file: str | None = ".env") -> Settings:
             )
         )
     backup_dir = Path(raw.backup_dir.strip()) if raw.backup_dir.strip() else None
+    bookings = raw.cashier_bookings_per_minute.strip()
+    if not (bookings.isascii() and bookings.isdigit() and 1 <= int(bookings) <= 100_000):
+        problems.append(
+            Problem(
+                "CASHIER_BOOKINGS_PER_MINUTE",
+                N_(
+                    "CASHIER_BOOKINGS_PER_MINUTE must be a whole number from 1 to 100000, "
+                    "got {value}."
+                ),
+                {"value": raw.cashier_bookings_per_minute},
+            )
+        )
 
     shop_name = raw.shop_name.strip()[:64] or "Our shop"
     program_file = Path(raw.program_file.strip()) if raw.program_file.strip() else DEFAULT_PROGRAM
@@ -227,4 +241,5 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         broadcast_rate=rate,
         backup_dir=backup_dir,
         backup_keep=int(keep) if keep.isascii() and keep.isdigit() else 7,
+        cashier_bookings_per_minute=int(bookings),
     )

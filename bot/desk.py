@@ -7,6 +7,7 @@ pressed, or the update retried, it books once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,6 +32,7 @@ from storage import (
 from storage.base import PendingOperation, PendingStatus
 from storage.sqlite import utcnow
 
+log = logging.getLogger(__name__)
 STAFF_CONFIRM_TTL = timedelta(minutes=15)
 # Operations only the customer may confirm: spending their points, giving them away.
 CUSTOMER_CONFIRMS = frozenset({EntryKind.REDEEM, EntryKind.DONATION})
@@ -282,6 +284,15 @@ async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool
     await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.CONFIRMED)
     if not booking.created:
         return Result(Outcome.ALREADY, operation, booking)
+    log.info(
+        "booked %s: operator %s, customer %s, points %+d, bill %s, operation %s",
+        operation.kind.value,
+        operation.operator_id,
+        operation.customer_id,
+        booking.entry.amount,
+        operation.bill_minor,
+        operation.id,
+    )
     upgraded = referral = None
     if operation.kind is EntryKind.PURCHASE:
         upgraded = await loyalty.review_upgrade(shop, operation.customer_id)

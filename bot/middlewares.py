@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.i18n import _
 from bot.roles import Role, role_for
 from bot.views import counting_stamps
 from storage import Storage
@@ -50,3 +53,57 @@ class IdentityMiddleware(BaseMiddleware):
                 await self.storage.touch(customer.id, name)
         data["customer"] = customer
         return await handler(event, data)
+
+
+class RateWindow:
+    """Counts events per key in a sliding window; `allow` says whether one more fits."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._seen: dict[int, deque[float]] = {}
+
+    def allow(self, key: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        times = self._seen.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return False
+        times.append(now)
+        if len(self._seen) > 10_000:  # forget idle keys now and then
+            for idle in [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window]:
+                self._seen.pop(idle, None)
+        return True
+
+
+class ThrottleMiddleware(BaseMiddleware):
+    """At most `limit` updates per user in a sliding `window`; beyond it, one polite
+    "slow down" and silence, while everyone else is served as usual."""
+
+    def __init__(self, limit: int = 20, window: float = 10.0) -> None:
+        self.window = window
+        self.counts = RateWindow(limit, window)
+        self._warned: dict[int, float] = {}
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or data.get("role", Role.CUSTOMER) is not Role.CUSTOMER:
+            return await handler(event, data)  # staff are limited per booking instead
+        now = time.monotonic()
+        if self.counts.allow(user.id, now):
+            return await handler(event, data)
+        if self._warned.get(user.id, 0.0) > now - self.window:
+            return None  # already told: drop quietly
+        self._warned[user.id] = now
+        text = _("Slow down a little, please: too many messages at once. Try again in a moment.")
+        if isinstance(event, CallbackQuery):
+            await event.answer(text, show_alert=True)
+        elif isinstance(event, Message):
+            await event.answer(text)
+        return None

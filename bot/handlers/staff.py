@@ -18,7 +18,7 @@ from bot import desk, insights, loyalty
 from bot import keyboards as kb
 from bot.delivery import send_card
 from bot.i18n import _
-from bot.middlewares import display_name
+from bot.middlewares import RateWindow, display_name
 from bot.money import AmountError, parse_amount
 from bot.notify import edit_for, tell, tell_customer
 from bot.program import (
@@ -678,6 +678,12 @@ def build_router() -> Router:
 
     # --- confirmations (cashier side) ---------------------------------------------------------
 
+    bookings: dict[int, RateWindow] = {}
+
+    def may_book(shop: Shop, operator_id: int) -> bool:
+        window = bookings.setdefault(0, RateWindow(shop.settings.cashier_bookings_per_minute, 60))
+        return window.allow(operator_id)
+
     @router.callback_query(kb.OpCb.filter(), staff_only)
     async def staff_decides(
         query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop
@@ -701,6 +707,15 @@ def build_router() -> Router:
                 await show_redeem_result(bot, shop, result.operation, desk.Outcome.CLOSED)
             return
         if callback_data.ok:
+            if not may_book(shop, query.from_user.id):
+                await query.answer(
+                    _(
+                        "That is more bookings in a minute than a till usually makes. "
+                        "Wait a moment and press Confirm again; nothing was booked."
+                    ),
+                    show_alert=True,
+                )
+                return
             result = await desk.confirm(
                 shop, callback_data.id, query.from_user.id, by_customer=False
             )
