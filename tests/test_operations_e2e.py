@@ -29,7 +29,7 @@ async def test_a_failing_handler_says_sorry_in_the_users_language(
     assert any("failed" in record.getMessage() and "update" in record.getMessage()
                for record in caplog.records)  # fmt: skip
     fake.send_message(user, "/balance")  # the bot carries on
-    assert "Баланс" in (await fake.next_message(9501)).content
+    assert "Ваш баланс" in (await fake.next_message(9501)).content
 
 
 async def test_a_flooding_customer_is_slowed_down_and_others_are_not(
