@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -11,19 +12,22 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 
 from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.handlers import build_routers
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
 from bot.jobs import Jobs
-from bot.middlewares import IdentityMiddleware, ThrottleMiddleware
+from bot.middlewares import IdentityMiddleware, OnceMiddleware, ThrottleMiddleware
 from bot.program import Program, load_program
 from bot.session import create_session
 from bot.shop import Shop
 from storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram"
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("card", N_("Show my loyalty card")),
@@ -50,6 +54,8 @@ def create_bot(settings: Settings) -> Bot:
 
 def create_dispatcher(shop: Shop) -> Dispatcher:
     dp = Dispatcher(storage=MemoryStorage(), shop=shop)
+    # Telegram may deliver an update again (a webhook retry, a poll repeated after a crash).
+    dp.update.outer_middleware(OnceMiddleware())
     identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.program.stamps)
     locale = CustomerLocaleMiddleware(shop.i18n)
     throttle = ThrottleMiddleware()
@@ -108,11 +114,47 @@ class Application:
     async def run(self, handle_signals: bool = True) -> None:
         try:
             await self.prepare()
-            await self.dispatcher.start_polling(
-                self.bot, handle_signals=handle_signals, close_bot_session=False
-            )
+            if self.shop.settings.webhook_url:
+                await self.serve_webhook(handle_signals)
+            else:
+                await self.bot.delete_webhook()  # polling and a webhook cannot both be set
+                await self.dispatcher.start_polling(
+                    self.bot, handle_signals=handle_signals, close_bot_session=False
+                )
         finally:
             await self.close()
+
+    async def start_webhook(self) -> web.AppRunner:
+        """Listen on WEBHOOK_LISTEN and tell Telegram where to send updates. A request
+        without the secret header gets 401 from aiogram's handler and changes nothing."""
+        settings = self.shop.settings
+        assert settings.webhook_url
+        app = web.Application()
+        SimpleRequestHandler(
+            dispatcher=self.dispatcher, bot=self.bot, secret_token=settings.webhook_secret
+        ).register(app, path=WEBHOOK_PATH)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+        await self.bot.set_webhook(
+            settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
+            secret_token=settings.webhook_secret,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+        )
+        log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+        return runner
+
+    async def serve_webhook(self, handle_signals: bool) -> None:
+        stopping = asyncio.Event()
+        if handle_signals:
+            loop = asyncio.get_running_loop()
+            for signal_number in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signal_number, stopping.set)
+        runner = await self.start_webhook()
+        try:
+            await stopping.wait()
+        finally:
+            await runner.cleanup()
 
     async def stop(self) -> None:
         if self.dispatcher._running_lock.locked():

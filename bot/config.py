@@ -51,6 +51,9 @@ class RawSettings(BaseSettings):
     backup_dir: str = "backups"
     backup_keep: str = "7"
     cashier_bookings_per_minute: str = "30"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "127.0.0.1:8080"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,10 @@ class Settings:
     backup_dir: Path | None = None  # daily backups go here; None = no daily backups
     backup_keep: int = 7
     cashier_bookings_per_minute: int = 30
+    webhook_url: str | None = None  # set: Telegram pushes updates here instead of polling
+    webhook_secret: str = ""
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8080
 
 
 def parse_database_url(url: str) -> str:
@@ -223,6 +230,38 @@ def load_settings(env_file: str | None = ".env") -> Settings:
             )
         )
 
+    webhook_url = raw.webhook_url.strip() or None
+    webhook_secret = raw.webhook_secret.strip()
+    host, _sep, port_text = raw.webhook_listen.strip().rpartition(":")
+    port = int(port_text) if port_text.isascii() and port_text.isdigit() else 0
+    if webhook_url is not None:
+        if not webhook_url.startswith("https://") or not URL_RE.match(webhook_url):
+            problems.append(
+                Problem(
+                    "WEBHOOK_URL",
+                    N_("WEBHOOK_URL must be an https:// address Telegram can reach, got {value}."),
+                    {"value": webhook_url},
+                )
+            )
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", webhook_secret):
+            problems.append(
+                Problem(
+                    "WEBHOOK_SECRET",
+                    N_(
+                        "WEBHOOK_SECRET must be 16 to 256 letters, digits, _ or -, so Telegram "
+                        "can prove the updates come from it."
+                    ),
+                )
+            )
+        if not host or not 1 <= port <= 65535:
+            problems.append(
+                Problem(
+                    "WEBHOOK_LISTEN",
+                    N_("WEBHOOK_LISTEN must look like 127.0.0.1:8080, got {value}."),
+                    {"value": raw.webhook_listen},
+                )
+            )
+
     shop_name = raw.shop_name.strip()[:64] or "Our shop"
     program_file = Path(raw.program_file.strip()) if raw.program_file.strip() else DEFAULT_PROGRAM
 
@@ -242,4 +281,8 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         backup_dir=backup_dir,
         backup_keep=int(keep) if keep.isascii() and keep.isdigit() else 7,
         cashier_bookings_per_minute=int(bookings),
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_host=host or "127.0.0.1",
+        webhook_port=port or 8080,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -107,3 +107,26 @@ class ThrottleMiddleware(BaseMiddleware):
         elif isinstance(event, Message):
             await event.answer(text)
         return None
+
+
+class OnceMiddleware(BaseMiddleware):
+    """Drops an update whose id was seen recently, so a redelivered update acts once."""
+
+    def __init__(self, remember: int = 10_000) -> None:
+        self.remember = remember
+        self._seen: OrderedDict[int, None] = OrderedDict()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        update_id = getattr(event, "update_id", None)
+        if update_id is not None:
+            if update_id in self._seen:
+                return None
+            self._seen[update_id] = None
+            if len(self._seen) > self.remember:
+                self._seen.popitem(last=False)
+        return await handler(event, data)

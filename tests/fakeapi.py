@@ -139,6 +139,7 @@ _METHODS: dict[str, str] = {
     "getMe": "_m_get_me",
     "getUpdates": "_m_get_updates",
     "deleteWebhook": "_m_delete_webhook",
+    "setWebhook": "_m_set_webhook",
     "getWebhookInfo": "_m_get_webhook_info",
     "setMyCommands": "_m_set_my_commands",
     "getMyCommands": "_m_get_my_commands",
@@ -712,6 +713,7 @@ class FakeTelegram:
         self._by_path: dict[str, _FileRecord] = {}
         self._file_seq = 0
         self._blocked: set[int] = set()
+        self.webhook: dict[str, Any] | None = None  # what setWebhook registered
         self._failures: dict[str, list[ApiError]] = {}
         self._cursors: dict[int, int] = {}
         self._taken_calls: set[int] = set()
@@ -1597,6 +1599,17 @@ class FakeTelegram:
     async def _m_delete_webhook(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
+        return True
+
+    async def _m_set_webhook(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:
+        url = params.get("url")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook = {"url": url, "secret_token": secret}
         return True
 
     async def _m_get_webhook_info(self, params: dict[str, Any], uploads: dict[str, _Upload]) -> Any:

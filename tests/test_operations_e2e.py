@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -67,3 +68,52 @@ async def test_a_cashier_booking_too_fast_is_stopped(start_app: Any, fake: FakeT
     assert "usually makes" in (fake.callback_answers[pressed].get("text") or "")
     purchases = [e for e in await app.shop.storage.history(customer.id, 10) if e.bill_minor]
     assert len(purchases) == 2
+
+
+async def test_webhook_checks_the_secret_and_handles_an_update_once(
+    start_app: Any, fake: FakeTelegram, tmp_path: Any
+) -> None:
+    import socket
+
+    import aiohttp
+
+    from bot.app import WEBHOOK_PATH, Application
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    from tests.conftest import TEST_PROGRAM, make_settings
+
+    settings = make_settings(
+        tmp_path, fake.base_url, webhook_url="https://shop.example.com",
+        webhook_secret="s3cret-token-for-tests", webhook_host="127.0.0.1", webhook_port=port,
+    )  # fmt: skip
+    app = await Application.create(settings, TEST_PROGRAM)
+    await app.prepare()
+    runner = await app.start_webhook()
+    try:
+        assert fake.webhook == {
+            "url": "https://shop.example.com" + WEBHOOK_PATH,
+            "secret_token": "s3cret-token-for-tests",
+        }
+        user = fake.user(9801, "Web")
+        update = {"update_id": 777, "message": fake.send_message(user, "/start")}
+        url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with http.post(url, json=update, headers=headers) as response:
+                    assert response.status == 401
+            await asyncio.sleep(0.3)  # the queued copy is never polled
+            assert fake.messages(9801) == []  # refused requests changed nothing
+            good = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token-for-tests"}
+            for _ in range(2):  # Telegram retrying the same update
+                async with http.post(url, json=update, headers=good) as response:
+                    assert response.status == 200
+        await fake.wait_for(lambda: any(m.kind == "photo" for m in fake.messages(9801)))
+        await asyncio.sleep(0.3)  # the queued copy is never polled
+        assert [m.kind for m in fake.messages(9801)].count("photo") == 1
+        customers = [c for c, _ in await app.shop.storage.spends(None)]
+        assert len(customers) == 1
+    finally:
+        await runner.cleanup()
+        await app.close()
