@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -235,3 +236,25 @@ async def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
     code, out, _ = await cli("restore", "copy.db")
     assert code == 0 and "before-restore" in out
     verify(tmp_path / "shop.db")
+
+
+async def test_sigterm_stops_cleanly_within_ten_seconds(tmp_path: Path, fake: FakeTelegram) -> None:
+    import time
+
+    process = await run_bot(
+        tmp_path, BOT_TOKEN=TOKEN, BOT_API_URL=fake.base_url, DATABASE_URL="sqlite:///shop.db"
+    )
+    await fake.wait_for(lambda: fake.waiting_polls > 0, timeout=60)
+    user = fake.user(778, "Bo")
+    fake.send_message(user, "/start")  # work in flight when the signal comes
+    began = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    code, stderr = await finish(process, timeout=15)
+    assert code == 0, stderr
+    assert time.monotonic() - began < 10
+    assert "Traceback" not in stderr
+    db = sqlite3.connect(tmp_path / "shop.db")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        db.close()
