@@ -219,3 +219,18 @@ async def test_weekly_digest_goes_out_once_a_week(start_app: Start, fake: FakeTe
     assert len(fake.messages(OWNER_ID)) == 2
     await app.jobs.weekly_digest(monday + timedelta(days=7))
     await fake.wait_for(lambda: len(fake.messages(OWNER_ID)) == 4)
+
+
+async def test_forgetting_a_customer_leaves_the_figures_unchanged(shop: Shop) -> None:
+    before = await figures(shop, date(2026, 11, 1), date(2026, 11, 30))
+    await shop.storage.forget_customer(1)
+    after = await figures(shop, date(2026, 11, 1), date(2026, 11, 30))
+    assert (after.visits, after.revenue_minor, after.issued, after.outstanding) == (
+        before.visits,
+        before.revenue_minor,
+        before.issued,
+        before.outstanding,
+    )
+    assert after.members == before.members - 1  # no longer a member, still in the ledger
+    exported = await shop.storage.export_customers()
+    assert all("Оксана" not in str(row) for row in exported)
