@@ -28,6 +28,7 @@ from storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram"
+SHUTDOWN_GRACE = 5.0  # seconds in-flight updates get to finish on SIGTERM
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("card", N_("Show my loyalty card")),
@@ -164,6 +165,14 @@ class Application:
         if self.closed:
             return
         self.closed = True
+        # Let updates already being handled finish (a few seconds at most) before the
+        # database closes under them; what is still running then is abandoned unbooked.
+        running = set(self.dispatcher._handle_update_tasks)
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self.broadcaster.stop()
         await self.jobs.stop()
         await self.bot.session.close()
