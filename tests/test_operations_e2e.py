@@ -52,8 +52,17 @@ async def test_a_flooding_customer_is_slowed_down_and_others_are_not(
     assert len(slow) == 1 and len(replies) < 30 and len(replies) >= 10
 
 
-async def test_a_cashier_booking_too_fast_is_stopped(start_app: Any, fake: FakeTelegram) -> None:
-    from tests.test_desk_e2e import book_purchase, customer_with_card, hire_cashier, open_by_link
+async def test_a_cashier_booking_too_fast_is_stopped(
+    start_app: Any, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.desk")
+    from tests.test_desk_e2e import (
+        CASHIER_ID,
+        book_purchase,
+        customer_with_card,
+        hire_cashier,
+        open_by_link,
+    )
 
     app: Application = await start_app(cashier_bookings_per_minute=2)
     cashier = await hire_cashier(fake)
@@ -68,6 +77,11 @@ async def test_a_cashier_booking_too_fast_is_stopped(start_app: Any, fake: FakeT
     assert "usually makes" in (fake.callback_answers[pressed].get("text") or "")
     purchases = [e for e in await app.shop.storage.history(customer.id, 10) if e.bill_minor]
     assert len(purchases) == 2
+    # One readable log line per booking: who, what, which customer, how much, which operation.
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("booked")]
+    assert len(lines) == 2
+    assert f"operator {CASHIER_ID}" in lines[0] and f"customer {customer.id}" in lines[0]
+    assert purchases[0].operation_id in " ".join(lines)
 
 
 async def test_webhook_checks_the_secret_and_handles_an_update_once(
@@ -117,3 +131,27 @@ async def test_webhook_checks_the_secret_and_handles_an_update_once(
     finally:
         await runner.cleanup()
         await app.close()
+
+
+async def test_harmless_telegram_errors_pass_quietly(
+    app: Application, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aiogram.exceptions import TelegramBadRequest
+    from aiogram.methods import EditMessageText
+
+    user = fake.user(9901, "Quiet")
+    await join(fake, user)
+
+    async def not_modified(*_args: Any, **_kwargs: Any) -> Any:
+        method = EditMessageText(text="x", chat_id=9901, message_id=1)
+        raise TelegramBadRequest(method, "Bad Request: message is not modified")
+
+    app.shop.storage.referral_stats = not_modified  # type: ignore[method-assign]
+    before = len(fake.messages(9901))
+    with caplog.at_level(logging.ERROR):
+        fake.send_message(user, "/invite")
+        fake.send_message(user, "/help")  # answered, so the /invite update was handled
+        await fake.wait_for(lambda: len(fake.messages(9901)) > before)
+        await fake.idle(quiet=0.3)
+    assert not any("Sorry" in m.content for m in fake.messages(9901)[before:])
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
