@@ -12,7 +12,7 @@ from typing import Any
 
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import LANGUAGES, N_, build_i18n
 from bot.program import ProgramError, load_program
 from storage.backup import copy_database
@@ -47,17 +47,24 @@ BACKUP_PROBLEMS = {
 }
 
 
+def settings_or_report(tr: Any) -> Settings | None:
+    """The settings, or None after printing each problem as one translated line."""
+    try:
+        return load_settings()
+    except ConfigError as error:
+        for problem in error.problems:
+            print(tr(problem.message, **problem.params), file=sys.stderr)
+        return None
+
+
 def maintenance(argv: list[str], tr: Any) -> int:
     """`backup FILE` and `restore FILE` against DATABASE_URL."""
     from storage.backup import BadBackup, restore
 
     if len(argv) != 2:
         return fail(tr(N_("Usage: python -m bot backup FILE, or python -m bot restore FILE")))
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        for problem in error.problems:
-            print(tr(problem.message, **problem.params), file=sys.stderr)
+    settings = settings_or_report(tr)
+    if settings is None:
         return EXIT_CONFIG
     tr = _translator(settings.default_locale)
     database, file = Path(settings.database_path), Path(argv[1])
@@ -91,11 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv and argv[0] in ("backup", "restore"):
         return maintenance(argv, tr)
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        for problem in error.problems:
-            print(tr(problem.message, **problem.params), file=sys.stderr)
+    settings = settings_or_report(tr)
+    if settings is None:
         return EXIT_CONFIG
     tr = _translator(settings.default_locale)
     try:
