@@ -38,6 +38,15 @@ class ForgetCb(CallbackData, prefix="forget"):
     confirm: bool
 
 
+def column(buttons: list[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
+    """One button per row: the shape of every list the bot offers to pick from."""
+    builder = InlineKeyboardBuilder()
+    for label, data in buttons:
+        builder.button(text=label, callback_data=data)
+    builder.adjust(1)
+    return builder.as_markup()
+
+
 def main_menu() -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         keyboard=[
@@ -197,11 +206,7 @@ def spend_all(view: str, points_label: str) -> InlineKeyboardMarkup:
 def rewards(view: str, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
     if not choices:
         return None
-    builder = InlineKeyboardBuilder()
-    for index, label in choices:
-        builder.button(text=label, callback_data=RewardCb(view=view, index=index))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column([(label, RewardCb(view=view, index=index)) for index, label in choices])
 
 
 def full_refund(view: str, label: str) -> InlineKeyboardMarkup:
@@ -211,11 +216,7 @@ def full_refund(view: str, label: str) -> InlineKeyboardMarkup:
 
 
 def operations_to_reverse(view: str, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for entry_id, label in choices:
-        builder.button(text=label, callback_data=PickCb(view=view, entry=entry_id))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column([(label, PickCb(view=view, entry=entry_id)) for entry_id, label in choices])
 
 
 def staff_list(cashiers: list[tuple[int, str]]) -> InlineKeyboardMarkup:
@@ -288,11 +289,7 @@ class BroadcastCb(CallbackData, prefix="bc"):
 
 
 def audiences(labels: list[str]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for index, label in enumerate(labels):
-        builder.button(text=label, callback_data=AudienceCb(index=index))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column([(label, AudienceCb(index=index)) for index, label in enumerate(labels)])
 
 
 def send_choices(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
@@ -316,13 +313,10 @@ class ResultsCb(CallbackData, prefix="bcr"):
 def broadcast_list(
     choices: list[tuple[int, str]], results: list[tuple[int, str]]
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for broadcast_id, label in choices:
-        builder.button(text=label, callback_data=BroadcastCb(id=broadcast_id))
-    for broadcast_id, label in results:
-        builder.button(text=label, callback_data=ResultsCb(id=broadcast_id))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column(
+        [(label, BroadcastCb(id=broadcast_id)) for broadcast_id, label in choices]
+        + [(label, ResultsCb(id=broadcast_id)) for broadcast_id, label in results]
+    )
 
 
 class OfferKindCb(CallbackData, prefix="ofk"):
@@ -342,19 +336,11 @@ class OfferResultsCb(CallbackData, prefix="ofres"):
 
 
 def offer_kinds(labels: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for kind, label in labels:
-        builder.button(text=label, callback_data=OfferKindCb(kind=kind))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column([(label, OfferKindCb(kind=kind)) for kind, label in labels])
 
 
 def offer_audiences(labels: list[str]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for index, label in enumerate(labels):
-        builder.button(text=label, callback_data=OfferAudienceCb(index=index))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column([(label, OfferAudienceCb(index=index)) for index, label in enumerate(labels)])
 
 
 def offer_send(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
@@ -371,11 +357,7 @@ def offer_send(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
 
 
 def offer_results(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for offer_id, label in choices:
-        builder.button(text=label, callback_data=OfferResultsCb(id=offer_id))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column([(label, OfferResultsCb(id=offer_id)) for offer_id, label in choices])
 
 
 class StatsCb(CallbackData, prefix="stats"):

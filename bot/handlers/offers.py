@@ -17,6 +17,7 @@ from bot import keyboards as kb
 from bot.broadcast import Broadcaster
 from bot.handlers.promotions import HOLDOUT_PERCENT, audiences
 from bot.i18n import _
+from bot.insights import percent
 from bot.money import AmountError, parse_amount
 from bot.roles import HasRole, Role
 from bot.shop import Shop
@@ -67,22 +68,19 @@ def parse_value(kind: OfferKind, text: str, shop: Shop) -> int | None:
 
 
 def results_text(offer: Offer, results: OfferResults) -> str:
-    def share(part: int, whole: int) -> str:
-        return f"{part * 100 / whole:.1f}" if whole else "0.0"
-
     lines = [
         _("<b>Offer #{id}: {title}</b>", id=offer.id, title=escape(offer.title)),
         _(
             "Given to {granted}, used by {users} ({rate}%), {uses} uses in all.",
             granted=number(results.granted),
             users=number(results.users),
-            rate=share(results.users, results.granted),
+            rate=percent(results.users, results.granted),
             uses=number(results.uses),
         ),
         _(
             "Came to the shop while it was valid: {visitors} of those who got it ({rate}%).",
             visitors=number(results.granted_visitors),
-            rate=share(results.granted_visitors, results.granted),
+            rate=percent(results.granted_visitors, results.granted),
         ),
     ]
     if results.held_out:
@@ -91,7 +89,7 @@ def results_text(offer: Offer, results: OfferResults) -> str:
                 "Of the holdout: {visitors} of {count} ({rate}%).",
                 visitors=number(results.holdout_visitors),
                 count=number(results.held_out),
-                rate=share(results.holdout_visitors, results.held_out),
+                rate=percent(results.holdout_visitors, results.held_out),
             )
         )
     return "\n".join(lines)

@@ -48,7 +48,7 @@ from bot.views import (
     tier_name,
     when,
 )
-from storage import Customer, EntryKind, ReferralDecision, ReferralStatus
+from storage import Customer, EntryKind, Offer, ReferralDecision, ReferralStatus
 from storage.base import InviteOutcome, PendingOperation, PendingStatus
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,15 @@ def earn_note_text(shop: Shop, earned: Earned) -> str:
             cap=points(shop.program.daily_cap),
         )
     return ""
+
+
+async def usable_offer(shop: Shop, customer: Customer, offer_id: int | None) -> Offer | None:
+    """The customer's offer with this id if it can be used now; most purchases have none,
+    and then nothing is read."""
+    if offer_id is None:
+        return None
+    offers = await shop.storage.offers_for(customer.id, desk.utcnow())
+    return next((offer for offer in offers if offer.id == offer_id), None)
 
 
 def redeem_limit(shop: Shop, customer: Customer, bill: int) -> int:
@@ -279,15 +288,7 @@ def build_router() -> Router:
         message: Message, shop: Shop, customer: Customer, amount: int, state: FSMContext
     ) -> None:
         assert message.from_user
-        chosen = (await state.get_data()).get("offer_id")
-        offer = next(
-            (
-                o
-                for o in await shop.storage.offers_for(customer.id, desk.utcnow())
-                if o.id == chosen
-            ),
-            None,
-        )
+        offer = await usable_offer(shop, customer, (await state.get_data()).get("offer_id"))
         operation, earned = await desk.draft_purchase(
             shop, customer, message.from_user.id, amount, offer
         )
@@ -315,8 +316,7 @@ def build_router() -> Router:
         customer = await desk_customer(query, callback_data.view, shop, state)
         if customer is None:
             return
-        offers = await shop.storage.offers_for(customer.id, desk.utcnow())
-        offer = next((o for o in offers if o.id == callback_data.id), None)
+        offer = await usable_offer(shop, customer, callback_data.id)
         if offer is None:
             await query.answer(outcome_text(desk.Outcome.OFFER_GONE), show_alert=True)
             return
