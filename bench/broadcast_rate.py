@@ -19,7 +19,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from bench.desk_throughput import TimedFake, card_identities, spawn, started, stop
+from bench.desk_throughput import TimedFake, spawn, started, stop
+from bot.tokens import distinct_card_identities
 from storage import Audience, Segment, SQLiteStorage
 from storage.sqlite import utcnow
 from tests.fakeapi import TOKEN, ApiError
@@ -55,7 +56,7 @@ def seed(path: Path, customers: int) -> None:
     now = "2026-01-01T00:00:00.000000+00:00"
     rows = [
         (100_000 + index, f"Guest {index}", "en", number, payload, now, now)
-        for index, (number, payload) in enumerate(card_identities(customers))
+        for index, (number, payload) in enumerate(distinct_card_identities(customers))
     ]
     with db:
         db.executemany(

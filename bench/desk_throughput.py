@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.tokens import new_card_identity
+from bot.tokens import distinct_card_identities
 from storage import SQLiteStorage
 from tests.fakeapi import TOKEN, FakeTelegram
 
@@ -187,22 +187,13 @@ async def run_echo(steps: int, workers: int) -> dict[str, float]:
     return stats.report("echo", elapsed, calls, cpu)
 
 
-def card_identities(count: int) -> list[tuple[str, str]]:
-    """Distinct (card number, payload) pairs: the bot redraws on a collision; so does a seed."""
-    numbers: dict[str, str] = {}
-    while len(numbers) < count:
-        number, payload = new_card_identity()
-        numbers.setdefault(number, payload)
-    return list(numbers.items())
-
-
 def seed(path: Path, customers: int, cashiers: list[int]) -> list[tuple[int, str]]:
     """Customers and staff written straight into a migrated database, in one transaction."""
     db = sqlite3.connect(path)
     now = "2026-01-01T00:00:00.000000+00:00"
     rows = [
         (50_000 + index, f"Customer {index}", "en", number, payload, 500, now, now)
-        for index, (number, payload) in enumerate(card_identities(customers))
+        for index, (number, payload) in enumerate(distinct_card_identities(customers))
     ]
     with db:
         db.executemany(

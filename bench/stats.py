@@ -14,11 +14,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.desk_throughput import card_identities
 from bot import insights
 from bot.i18n import build_i18n
 from bot.program import DEFAULT_PROGRAM
 from bot.shop import Shop
+from bot.tokens import distinct_card_identities
 from storage import SQLiteStorage
 from tests.conftest import make_settings
 
@@ -42,7 +42,7 @@ def seed(path: Path, customers: int, entries: int, now: datetime) -> None:
                 (index + 1, 1_000_000 + index, f"Customer {index}", number, payload,
                  rng.randint(0, 500), rng.choice(("Bronze", "Silver", "Gold")),
                  at(rng.uniform(0, year)), at(0))
-                for index, (number, payload) in enumerate(card_identities(customers))
+                for index, (number, payload) in enumerate(distinct_card_identities(customers))
             ),
         )  # fmt: skip
         rows = []

@@ -70,5 +70,16 @@ def new_card_identity() -> tuple[str, str]:
     return new_card_number(), new_payload(LinkKind.CARD)
 
 
+def distinct_card_identities(count: int) -> list[tuple[str, str]]:
+    """Distinct (card number, payload) pairs for bulk seeding. With 9 million numbers, a
+    thousand random draws collide about one time in twenty; registration redraws on a
+    collision, and so must anything that writes many cards at once."""
+    numbers: dict[str, str] = {}
+    while len(numbers) < count:
+        number, payload = new_card_identity()
+        numbers.setdefault(number, payload)
+    return list(numbers.items())
+
+
 def new_operation_id() -> str:
     return secrets.token_urlsafe(12)

@@ -39,7 +39,7 @@ def seed_customers(
     returns their Telegram ids."""
     import sqlite3
 
-    from bot.tokens import new_card_identity
+    from bot.tokens import distinct_card_identities
 
     now = "2026-01-01T00:00:00.000000+00:00"
     extra = "".join(f", {name}" for name in columns)
@@ -47,8 +47,8 @@ def seed_customers(
     db = sqlite3.connect(database)
     ids = list(range(first_telegram_id, first_telegram_id + count))
     with db:
-        for telegram_id in ids:
-            number, payload = new_card_identity()
+        cards = distinct_card_identities(count)
+        for telegram_id, (number, payload) in zip(ids, cards, strict=True):
             db.execute(
                 "INSERT INTO customers (telegram_id, name, language, card_number, card_payload, "
                 f"created_at, last_seen_at{extra}) VALUES (?, ?, 'en', ?, ?, ?, ?{marks})",

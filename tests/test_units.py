@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from bot import tokens
 from bot.card import CardView, render_card
 from bot.config import ConfigError, load_settings, parse_database_url
 from bot.dates import DateError, parse_birthday
@@ -80,6 +81,15 @@ def test_luhn_known_value() -> None:
 def test_card_identity_pairs_differ() -> None:
     (n1, p1), (n2, p2) = new_card_identity(), new_card_identity()
     assert p1 != p2 and p1.startswith("c_") and n1.isdigit() and n2.isdigit()
+
+
+def test_bulk_card_identities_redraw_colliding_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only three numbers to draw from: every later draw collides until the set is full.
+    draws = iter(["11111116", "11111116", "22222224", "11111116", "22222224", "33333332"])
+    monkeypatch.setattr(tokens, "new_card_number", lambda: next(draws))
+    cards = tokens.distinct_card_identities(3)
+    assert sorted(number for number, _ in cards) == ["11111116", "22222224", "33333332"]
+    assert len({payload for _, payload in cards}) == 3
 
 
 # --- birthdays -------------------------------------------------------------------------------
