@@ -1,9 +1,13 @@
-"""Filters that match what people type or tap in any of the bot's languages."""
+"""Filters: what people type or tap in any of the bot's languages, checked on the event loop."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiogram import F
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import Message, TelegramObject
+from aiogram.utils.magic_filter import MagicFilter
 
 from bot.i18n import LANGUAGES, CatalogI18n
 
@@ -18,3 +22,21 @@ class MenuText(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return message.text is not None and message.text.strip() in self.texts
+
+
+class OnLoop(Filter):
+    """A magic filter (`F...`) checked on the event loop.
+
+    aiogram runs every filter that is a plain callable, `F` expressions included, through
+    `asyncio.to_thread`; a thread hop per check costs far more than the check itself, and the
+    bot checks several per update. Every filter of ours is a coroutine (a test enforces it).
+    """
+
+    def __init__(self, magic: MagicFilter) -> None:
+        self.magic = magic
+
+    async def __call__(self, event: TelegramObject) -> Any:
+        return self.magic.resolve(event)
+
+
+PRIVATE_CHAT = OnLoop(F.chat.type == "private")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
+from bot.filters import PRIVATE_CHAT
 from bot.i18n import _
 from bot.notify import speaking
 from bot.shop import Shop
@@ -25,7 +26,7 @@ def build_router() -> Router:
         # Forged, outdated or foreign callback data lands here and changes nothing.
         await query.answer(_("This button is no longer valid."), show_alert=True)
 
-    @router.message(F.chat.type == "private")
+    @router.message(PRIVATE_CHAT)
     async def unknown(message: Message) -> None:
         await message.answer(
             _("Sorry, I did not understand that. Send /help to see what I can do.")

@@ -7,7 +7,7 @@ from html import escape
 from urllib.parse import quote, urlencode
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, User
@@ -16,7 +16,7 @@ from bot import keyboards as kb
 from bot import loyalty, referrals
 from bot.dates import DateError, parse_birthday
 from bot.delivery import send_card
-from bot.filters import MenuText
+from bot.filters import PRIVATE_CHAT, MenuText, OnLoop
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, CatalogI18n, _
 from bot.middlewares import display_name
 from bot.phones import normalize_phone
@@ -109,7 +109,7 @@ def share_url(link: str, text: str) -> str:
 
 def build_router(i18n: CatalogI18n) -> Router:
     router = Router(name="customer")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE_CHAT)
 
     # --- joining and the card -----------------------------------------------------------
 
@@ -355,7 +355,7 @@ def build_router(i18n: CatalogI18n) -> Router:
     async def phone_command(message: Message, state: FSMContext) -> None:
         await ask_phone(message, state)
 
-    @router.message(Profile.phone, F.contact)
+    @router.message(StateFilter(Profile.phone), OnLoop(F.contact))
     async def phone_shared(
         message: Message, shop: Shop, customer: Customer | None, state: FSMContext
     ) -> None:
@@ -380,7 +380,7 @@ def build_router(i18n: CatalogI18n) -> Router:
         await message.answer(_("Thank you! Your phone number is saved."))
         await next_after_phone(message, shop, customer, state)
 
-    @router.message(Profile.phone, MenuText(i18n, kb.SKIP))
+    @router.message(StateFilter(Profile.phone), MenuText(i18n, kb.SKIP))
     async def phone_skipped(
         message: Message, shop: Shop, customer: Customer | None, state: FSMContext
     ) -> None:
@@ -388,7 +388,7 @@ def build_router(i18n: CatalogI18n) -> Router:
         customer = await ensure_customer(shop, message.from_user, customer)
         await next_after_phone(message, shop, customer, state)
 
-    @router.message(Profile.phone)
+    @router.message(StateFilter(Profile.phone))
     async def phone_other(message: Message) -> None:
         await message.answer(
             _("Please use the button below to share your number, or tap Skip."),
@@ -421,11 +421,11 @@ def build_router(i18n: CatalogI18n) -> Router:
     async def birthday_command(message: Message, state: FSMContext) -> None:
         await ask_birthday(message, state)
 
-    @router.message(Profile.birthday, MenuText(i18n, kb.SKIP))
+    @router.message(StateFilter(Profile.birthday), MenuText(i18n, kb.SKIP))
     async def birthday_skipped(message: Message, state: FSMContext) -> None:
         await finish_profile(message, state)
 
-    @router.message(Profile.birthday, F.text)
+    @router.message(StateFilter(Profile.birthday), OnLoop(F.text))
     async def birthday_typed(
         message: Message, shop: Shop, customer: Customer | None, state: FSMContext
     ) -> None:
@@ -446,7 +446,7 @@ def build_router(i18n: CatalogI18n) -> Router:
         await message.answer(_("Saved: your birthday is {date}.", date=birthday_text(born)))
         await finish_profile(message, state)
 
-    @router.message(Profile.birthday)
+    @router.message(StateFilter(Profile.birthday))
     async def birthday_other(message: Message) -> None:
         await message.answer(
             _("Please type the date as day.month.year, for example 31.12.1990."),

@@ -8,13 +8,14 @@ from datetime import timedelta
 from html import escape
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards as kb
 from bot.broadcast import Broadcaster
+from bot.filters import PRIVATE_CHAT, OnLoop
 from bot.handlers.promotions import HOLDOUT_PERCENT, audiences
 from bot.i18n import _
 from bot.insights import percent
@@ -98,7 +99,7 @@ def results_text(offer: Offer, results: OfferResults) -> str:
 def build_router() -> Router:
     router = Router(name="offers")
     owner_only = HasRole(Role.OWNER)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("offer"), owner_only)
     async def start(message: Message, state: FSMContext) -> None:
@@ -108,16 +109,12 @@ def build_router() -> Router:
             _("New offer. Send its title, like <code>Free coffee this week</code>. /cancel stops.")
         )
 
-    @router.message(Command("cancel"), owner_only, OfferCompose.title)
-    @router.message(Command("cancel"), owner_only, OfferCompose.kind)
-    @router.message(Command("cancel"), owner_only, OfferCompose.value)
-    @router.message(Command("cancel"), owner_only, OfferCompose.terms)
-    @router.message(Command("cancel"), owner_only, OfferCompose.audience)
+    @router.message(Command("cancel"), owner_only, StateFilter(OfferCompose))
     async def cancel(message: Message, state: FSMContext) -> None:
         await state.clear()
         await message.answer(_("The offer was discarded."))
 
-    @router.message(OfferCompose.title, owner_only, F.text)
+    @router.message(StateFilter(OfferCompose.title), owner_only, OnLoop(F.text))
     async def titled(message: Message, state: FSMContext) -> None:
         title = (message.text or "").strip()
         if not 1 <= len(title) <= 60 or title.startswith("/"):
@@ -164,7 +161,7 @@ def build_router() -> Router:
             ),
         )
 
-    @router.message(OfferCompose.value, owner_only, F.text)
+    @router.message(StateFilter(OfferCompose.value), owner_only, OnLoop(F.text))
     async def valued(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
         kind = OfferKind((await state.get_data())["kind"])
         value = parse_value(kind, message.text or "", shop)
@@ -174,7 +171,7 @@ def build_router() -> Router:
         await state.update_data(value=value)
         await ask_terms(bot, message.chat.id, state)
 
-    @router.message(OfferCompose.terms, owner_only, F.text)
+    @router.message(StateFilter(OfferCompose.terms), owner_only, OnLoop(F.text))
     async def termed(message: Message, shop: Shop, state: FSMContext) -> None:
         match = TERMS_RE.match((message.text or "").strip())
         days, uses = (int(match.group(1)), int(match.group(2))) if match else (0, 0)

@@ -7,12 +7,13 @@ from datetime import timedelta
 from html import escape
 from pathlib import Path
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, FSInputFile, Message
 
 from bot import keyboards as kb
 from bot.delivery import card_link
+from bot.filters import PRIVATE_CHAT
 from bot.i18n import N_, _
 from bot.roles import HasRole, Role
 from bot.shop import Shop
@@ -37,7 +38,7 @@ async def staff_overview(shop: Shop) -> tuple[str, kb.InlineKeyboardMarkup]:
 def build_router() -> Router:
     router = Router(name="owner")
     owner_only = HasRole(Role.OWNER)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("staff"), owner_only)
     async def staff(message: Message, shop: Shop) -> None:

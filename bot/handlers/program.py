@@ -5,13 +5,14 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bot import desk
 from bot import keyboards as kb
+from bot.filters import PRIVATE_CHAT, OnLoop
 from bot.i18n import _
 from bot.roles import Role
 from bot.shop import Shop
@@ -26,7 +27,7 @@ class Giving(StatesGroup):
 
 def build_router() -> Router:
     router = Router(name="program")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("program"))
     async def show_program(message: Message, shop: Shop, role: Role) -> None:
@@ -46,7 +47,7 @@ def build_router() -> Router:
         await state.set_state(Giving.amount)
         await message.answer(giving_text(shop.program, customer, total))
 
-    @router.message(Giving.amount, F.text & ~F.text.startswith("/"))
+    @router.message(StateFilter(Giving.amount), OnLoop(F.text & ~F.text.startswith("/")))
     async def give_amount(
         message: Message, shop: Shop, customer: Customer | None, state: FSMContext
     ) -> None:

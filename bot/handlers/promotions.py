@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from html import escape
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards as kb
 from bot.broadcast import Broadcaster, personalize, promotion_markup, text_problems
+from bot.filters import PRIVATE_CHAT, OnLoop
 from bot.i18n import _
 from bot.roles import HasRole, Role
 from bot.shop import Shop
@@ -86,7 +87,7 @@ def parse_when(text: str, shop: Shop) -> datetime | None:
 def build_router() -> Router:
     router = Router(name="promotions")
     owner_only = HasRole(Role.OWNER)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("broadcast"), owner_only)
     async def broadcast(message: Message, state: FSMContext) -> None:
@@ -100,15 +101,12 @@ def build_router() -> Router:
             )
         )
 
-    @router.message(Command("cancel"), owner_only, Compose.text)
-    @router.message(Command("cancel"), owner_only, Compose.button)
-    @router.message(Command("cancel"), owner_only, Compose.audience)
-    @router.message(Command("cancel"), owner_only, Compose.when)
+    @router.message(Command("cancel"), owner_only, StateFilter(Compose))
     async def cancel(message: Message, state: FSMContext) -> None:
         await state.clear()
         await message.answer(_("The promotion was discarded."))
 
-    @router.message(Compose.text, owner_only, F.text | F.photo)
+    @router.message(StateFilter(Compose.text), owner_only, OnLoop(F.text | F.photo))
     async def composed(message: Message, state: FSMContext) -> None:
         photo = message.photo[-1].file_id if message.photo else None
         raw = message.caption if photo else message.text
@@ -132,7 +130,7 @@ def build_router() -> Router:
             )
         )
 
-    @router.message(Compose.button, owner_only, F.text)
+    @router.message(StateFilter(Compose.button), owner_only, OnLoop(F.text))
     async def button_given(message: Message, shop: Shop, state: FSMContext) -> None:
         text = (message.text or "").strip()
         if text != "/skip":
@@ -259,7 +257,7 @@ def build_router() -> Router:
             await state.clear()
             await bot.send_message(query.from_user.id, _("The promotion was discarded."))
 
-    @router.message(Compose.when, owner_only, F.text)
+    @router.message(StateFilter(Compose.when), owner_only, OnLoop(F.text))
     async def scheduled(
         message: Message, shop: Shop, state: FSMContext, broadcaster: Broadcaster
     ) -> None:

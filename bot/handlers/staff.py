@@ -9,7 +9,7 @@ from dataclasses import replace
 from html import escape, unescape
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart, Filter
+from aiogram.filters import Command, CommandObject, CommandStart, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot import desk, insights, loyalty
 from bot import keyboards as kb
 from bot.delivery import send_card
+from bot.filters import PRIVATE_CHAT, OnLoop
 from bot.i18n import _
 from bot.middlewares import RateWindow, display_name
 from bot.money import AmountError, parse_amount
@@ -126,7 +127,7 @@ def redeem_limit(shop: Shop, customer: Customer, bill: int) -> int:
 def build_router() -> Router:
     router = Router(name="staff")
     staff_only = HasRole(Role.CASHIER)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE_CHAT)
 
     # --- staff invites (anyone may open one) ------------------------------------------------
 
@@ -202,7 +203,7 @@ def build_router() -> Router:
             return
         await open_customer(message, shop, customer, state)
 
-    @router.message(F.photo, staff_only)
+    @router.message(OnLoop(F.photo), staff_only)
     async def scanned_photo(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
         assert message.photo
         largest = message.photo[-1]
@@ -232,13 +233,13 @@ def build_router() -> Router:
 
     # --- typed text: a card number or phone anywhere, an amount once a customer is open ----
 
-    not_command = F.text & ~F.text.startswith("/")
+    not_command = OnLoop(F.text & ~F.text.startswith("/"))
 
-    @router.message(Desk.customer, not_command, staff_only)
-    @router.message(Desk.redeem_bill, not_command, staff_only)
-    @router.message(Desk.redeem_points, not_command, staff_only)
-    @router.message(Desk.refund_amount, not_command, staff_only)
-    @router.message(F.text.regexp(r"^[+\d][\d\s()\-]{6,20}$"), staff_only)
+    @router.message(StateFilter(Desk.customer), not_command, staff_only)
+    @router.message(StateFilter(Desk.redeem_bill), not_command, staff_only)
+    @router.message(StateFilter(Desk.redeem_points), not_command, staff_only)
+    @router.message(StateFilter(Desk.refund_amount), not_command, staff_only)
+    @router.message(OnLoop(F.text.regexp(r"^[+\d][\d\s()\-]{6,20}$")), staff_only)
     async def typed(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
         assert message.text
         text = message.text.strip()
