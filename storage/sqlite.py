@@ -229,9 +229,15 @@ def _pending(row: sqlite3.Row | tuple[Any, ...]) -> PendingOperation:
 class SQLiteStorage:
     """The `storage.base.Storage` interface over one SQLite file."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        quick: sqlite3.Connection | None = None,
+    ) -> None:
         self._writer = writer
         self._reader = reader
+        self._quick = quick
 
     @classmethod
     async def open(cls, path: str) -> SQLiteStorage:
@@ -246,10 +252,20 @@ class SQLiteStorage:
         storage = cls(writer, reader)
         try:
             await storage._migrate()
+            if not memory:
+                storage._quick = cls._connect_quick(path)
         except BaseException:
             await storage.close()
             raise
         return storage
+
+    @staticmethod
+    def _connect_quick(path: str) -> sqlite3.Connection:
+        """The connection for point reads made on the event loop itself (see `_peek`)."""
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA busy_timeout = 1000")
+        return conn
 
     @staticmethod
     async def _connect(path: str) -> aiosqlite.Connection:
@@ -267,6 +283,9 @@ class SQLiteStorage:
         return conn
 
     async def close(self) -> None:
+        if self._quick is not None:
+            self._quick.close()
+            self._quick = None
         if self._reader is not self._writer:
             await self._reader.close()
         await self._writer.close()
@@ -328,9 +347,7 @@ class SQLiteStorage:
     # --- customers ---------------------------------------------------------------------
 
     async def _one_customer(self, where: str, *args: Any) -> Customer | None:
-        row = await _one(
-            self._reader, f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {where}", args
-        )
+        row = await self._peek_one(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {where}", args)
         return _customer(row) if row else None
 
     async def customer(self, customer_id: int) -> Customer | None:
@@ -356,7 +373,7 @@ class SQLiteStorage:
             )
             return (_customer(row) if row else None), staff is not None
 
-        return await self._read(body)
+        return await self._peek(body)
 
     async def customer_by_card_number(self, card_number: str) -> Customer | None:
         return await self._one_customer("card_number = ? AND forgotten_at IS NULL", card_number)
@@ -695,8 +712,23 @@ class SQLiteStorage:
         """Run several reads in one hop on the reader's thread (see `_write`)."""
         return await self._reader._execute(body, self._reader._conn)
 
+    async def _peek(self, body: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a few indexed point reads right here, on the event loop.
+
+        A hop to a connection's thread costs about 75 us of CPU, two thread wake-ups and a
+        fight for the GIL; a read through an index costs about 10 us. In WAL mode a reader
+        never waits for the writer, so a peek cannot stall the loop behind a write. Scans,
+        reports and exports stay on the reader's thread (`_read`).
+        """
+        if self._quick is None:  # an in-memory database has one connection only
+            return await self._read(body)
+        return body(self._quick)
+
+    async def _peek_one(self, sql: str, args: Any = ()) -> Any:
+        return await self._peek(lambda db: _one_sync(db, sql, args))
+
     async def operation(self, entry_id: int) -> Operation | None:
-        return await self._read(lambda db: self._operation_sync(db, entry_id))
+        return await self._peek(lambda db: self._operation_sync(db, entry_id))
 
     async def operations(self, customer_id: int, limit: int) -> list[Operation]:
         def body(db: sqlite3.Connection) -> list[Operation]:
@@ -771,8 +803,7 @@ class SQLiteStorage:
         return await self._write(body)
 
     async def entry_by_operation(self, operation_id: str) -> LedgerEntry | None:
-        row = await _one(
-            self._reader,
+        row = await self._peek_one(
             f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?",
             (operation_id,),
         )
@@ -884,8 +915,7 @@ class SQLiteStorage:
         )
 
     async def pending(self, operation_id: str) -> PendingOperation | None:
-        row = await _one(
-            self._reader,
+        row = await self._peek_one(
             f"SELECT {PENDING_COLUMNS} FROM pending_operations WHERE id = ?",
             (operation_id,),
         )
@@ -981,7 +1011,7 @@ class SQLiteStorage:
                 int(spend), int(earned), datetime.fromisoformat(last) if last else None
             )
 
-        return await self._read(body)
+        return await self._peek(body)
 
     async def spends(self, window_start: datetime | None) -> list[tuple[Customer, int]]:
         rows = await self._reader.execute_fetchall(
@@ -1118,8 +1148,7 @@ class SQLiteStorage:
         return await self._one_customer("referral_payload = ? AND forgotten_at IS NULL", payload)
 
     async def referral(self, friend_id: int) -> Referral | None:
-        row = await _one(
-            self._reader,
+        row = await self._peek_one(
             f"SELECT {REFERRAL_COLUMNS} FROM referrals WHERE friend_id = ?",
             (friend_id,),
         )
@@ -1906,13 +1935,25 @@ class SQLiteStorage:
     async def operations_since(
         self, since: datetime, customer_id: int | None, operator_id: int | None
     ) -> int:
-        (count,) = await _one(
-            self._reader,
-            "SELECT count(*) FROM ledger WHERE created_at >= ? AND kind IN ('purchase', "
-            "'redeem', 'refund') AND (? IS NULL OR customer_id = ?) "
-            "AND (? IS NULL OR operator_id = ?)",
-            (_ts(since), customer_id, customer_id, operator_id, operator_id),
-        )
+        # One query per case, so each walks its own index (ledger_kind_time, ledger_operator)
+        # over today's entries of one person, never the whole day's ledger.
+        kinds = "kind IN ('purchase', 'redeem', 'refund')"
+        if customer_id is not None:
+            sql = (
+                f"SELECT count(*) FROM ledger WHERE customer_id = ? AND {kinds} AND created_at >= ?"
+            )
+            args: tuple[Any, ...] = (customer_id, _ts(since))
+        elif operator_id is not None:
+            sql = (
+                f"SELECT count(*) FROM ledger WHERE operator_id = ? AND created_at >= ? AND {kinds}"
+            )
+            args = (operator_id, _ts(since))
+        else:
+            sql, args = (
+                f"SELECT count(*) FROM ledger WHERE created_at >= ? AND {kinds}",
+                (_ts(since),),
+            )
+        (count,) = await self._peek_one(sql, args)
         return int(count)
 
     async def offer(self, offer_id: int) -> Offer | None:
@@ -1924,10 +1965,8 @@ class SQLiteStorage:
     async def offers_for(self, customer_id: int, now: datetime) -> list[Offer]:
         """The customer's offers valid now and not used up, soonest ending first."""
         stamp = _ts(now)
-        rows = await self._reader.execute_fetchall(
-            self._usable_offers_sql() + " ORDER BY o.valid_until, o.id",
-            (customer_id, stamp, stamp),
-        )
+        sql = self._usable_offers_sql() + " ORDER BY o.valid_until, o.id"
+        rows = await self._peek(lambda db: db.execute(sql, (customer_id, stamp, stamp)).fetchall())
         return [_offer(row) for row in rows]
 
     async def recent_offers(self, limit: int) -> list[Offer]:

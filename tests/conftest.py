@@ -68,6 +68,9 @@ async def start_app(tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[Callabl
         settings = make_settings(tmp_path, fake.base_url, **overrides)
         app = await Application.create(settings, program)
         await app.prepare()
+        # The catch-up run made at start-up finishes first, so it never races what the test
+        # does next (a reminder arriving before a new customer's card, say).
+        await app.jobs.settled()
         task = asyncio.create_task(
             app.dispatcher.start_polling(
                 app.bot, handle_signals=False, close_bot_session=False, polling_timeout=1

@@ -127,7 +127,6 @@ async def test_automatic_offers_once_per_period(start_app: Start, fake: FakeTele
         ),
     )  # fmt: skip
     app: Application = await start_app(program)
-    await app.jobs.settled()  # the start-up run, before anyone joins
     lapsed = seed_customers(app.shop.settings.database_path, 2, 8100)  # joined 2026-01-01
     quiet = seed_customers(app.shop.settings.database_path, 1, 8200, promotions=0)
     for user_id in [*lapsed, *quiet]:
