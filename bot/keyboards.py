@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import LANGUAGE_NAMES, N_, _
 
@@ -38,13 +38,23 @@ class ForgetCb(CallbackData, prefix="forget"):
     confirm: bool
 
 
+def button(label: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=label, callback_data=data.pack())
+
+
+def inline(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    """A keyboard from rows of buttons, empty rows left out.
+
+    Built directly rather than with aiogram's InlineKeyboardBuilder, which deep-copies every
+    button when it exports the markup: at the desk that cost more than the rest of drawing
+    the reply, and most desk replies carry a keyboard.
+    """
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
+
+
 def column(buttons: list[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
     """One button per row: the shape of every list the bot offers to pick from."""
-    builder = InlineKeyboardBuilder()
-    for label, data in buttons:
-        builder.button(text=label, callback_data=data)
-    builder.adjust(1)
-    return builder.as_markup()
+    return inline(*([button(label, data)] for label, data in buttons))
 
 
 def main_menu() -> ReplyKeyboardMarkup:
@@ -77,45 +87,46 @@ def skip_only() -> ReplyKeyboardMarkup:
 
 
 def languages(current: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for code, name in LANGUAGE_NAMES.items():
-        mark = "✅ " if code == current else ""
-        builder.button(text=mark + name, callback_data=LanguageCb(code=code))
-    builder.adjust(2)
-    return builder.as_markup()
+    buttons = [
+        button(("✅ " if code == current else "") + name, LanguageCb(code=code))
+        for code, name in LANGUAGE_NAMES.items()
+    ]
+    return inline(*(buttons[start : start + 2] for start in range(0, len(buttons), 2)))
 
 
 def history_pages(page: int, pages: int) -> InlineKeyboardMarkup | None:
     if pages <= 1:
         return None
-    builder = InlineKeyboardBuilder()
+    row = []
     if page > 0:
-        builder.button(text=_("◀ Newer"), callback_data=HistoryCb(page=page - 1))
+        row.append(button(_("◀ Newer"), HistoryCb(page=page - 1)))
     if page < pages - 1:
-        builder.button(text=_("Older ▶"), callback_data=HistoryCb(page=page + 1))
-    return builder.as_markup()
+        row.append(button(_("Older ▶"), HistoryCb(page=page + 1)))
+    return inline(row)
 
 
 def settings_menu(promotions: bool) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🌐 Language"), callback_data=SettingsCb(action="language"))
-    builder.button(text=_("📱 Phone number"), callback_data=SettingsCb(action="phone"))
-    builder.button(text=_("🎂 Birthday"), callback_data=SettingsCb(action="birthday"))
-    builder.button(
-        text=_("🔔 Promotions: on") if promotions else _("🔕 Promotions: off"),
-        callback_data=SettingsCb(action="promotions"),
+    return column(
+        [
+            (_("🌐 Language"), SettingsCb(action="language")),
+            (_("📱 Phone number"), SettingsCb(action="phone")),
+            (_("🎂 Birthday"), SettingsCb(action="birthday")),
+            (
+                _("🔔 Promotions: on") if promotions else _("🔕 Promotions: off"),
+                SettingsCb(action="promotions"),
+            ),
+            (_("🗑 Forget me"), SettingsCb(action="forget")),
+        ]
     )
-    builder.button(text=_("🗑 Forget me"), callback_data=SettingsCb(action="forget"))
-    builder.adjust(1)
-    return builder.as_markup()
 
 
 def forget_confirm() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, delete my data"), callback_data=ForgetCb(confirm=True))
-    builder.button(text=_("No, keep my card"), callback_data=ForgetCb(confirm=False))
-    builder.adjust(1)
-    return builder.as_markup()
+    return column(
+        [
+            (_("Yes, delete my data"), ForgetCb(confirm=True)),
+            (_("No, keep my card"), ForgetCb(confirm=False)),
+        ]
+    )
 
 
 # --- the cashier's desk -------------------------------------------------------------------
@@ -164,43 +175,43 @@ class OfferCb(CallbackData, prefix="ofr"):
 def desk_actions(
     view: str, stamps: bool = False, offers: list[tuple[int, str]] | None = None
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🛒 Purchase"), callback_data=DeskCb(action="purchase", view=view))
-    builder.button(
-        text=_("🎁 Give reward") if stamps else _("🎁 Spend points"),
-        callback_data=DeskCb(action="redeem", view=view),
+    return inline(
+        [
+            button(_("🛒 Purchase"), DeskCb(action="purchase", view=view)),
+            button(
+                _("🎁 Give reward") if stamps else _("🎁 Spend points"),
+                DeskCb(action="redeem", view=view),
+            ),
+        ],
+        [button(_("↩️ Refund or undo"), DeskCb(action="refund", view=view))],
+        *([button(label, OfferCb(view=view, id=offer_id))] for offer_id, label in offers or []),
     )
-    builder.button(text=_("↩️ Refund or undo"), callback_data=DeskCb(action="refund", view=view))
-    for offer_id, label in offers or []:
-        builder.button(text=label, callback_data=OfferCb(view=view, id=offer_id))
-    builder.adjust(2, 1, *([1] * len(offers or [])))
-    return builder.as_markup()
 
 
 def confirm_operation(operation_id: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Confirm"), callback_data=OpCb(id=operation_id, ok=True))
-    builder.button(text=_("✖ Cancel"), callback_data=OpCb(id=operation_id, ok=False))
-    return builder.as_markup()
+    return inline(
+        [
+            button(_("✅ Confirm"), OpCb(id=operation_id, ok=True)),
+            button(_("✖ Cancel"), OpCb(id=operation_id, ok=False)),
+        ]
+    )
 
 
 def customer_decision(operation_id: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Yes, spend them"), callback_data=OpCb(id=operation_id, ok=True))
-    builder.button(text=_("✖ No"), callback_data=OpCb(id=operation_id, ok=False))
-    return builder.as_markup()
+    return inline(
+        [
+            button(_("✅ Yes, spend them"), OpCb(id=operation_id, ok=True)),
+            button(_("✖ No"), OpCb(id=operation_id, ok=False)),
+        ]
+    )
 
 
 def cancel_only(operation_id: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✖ Cancel"), callback_data=OpCb(id=operation_id, ok=False))
-    return builder.as_markup()
+    return inline([button(_("✖ Cancel"), OpCb(id=operation_id, ok=False))])
 
 
 def spend_all(view: str, points_label: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=points_label, callback_data=DeskCb(action="redeem_max", view=view))
-    return builder.as_markup()
+    return inline([button(points_label, DeskCb(action="redeem_max", view=view))])
 
 
 def rewards(view: str, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
@@ -210,9 +221,7 @@ def rewards(view: str, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup |
 
 
 def full_refund(view: str, label: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=label, callback_data=DeskCb(action="refund_full", view=view))
-    return builder.as_markup()
+    return inline([button(label, DeskCb(action="refund_full", view=view))])
 
 
 def operations_to_reverse(view: str, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
@@ -220,15 +229,13 @@ def operations_to_reverse(view: str, choices: list[tuple[int, str]]) -> InlineKe
 
 
 def staff_list(cashiers: list[tuple[int, str]]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("👤 Invite a cashier"), callback_data=StaffCb(action="invite"))
-    for telegram_id, name in cashiers:
-        builder.button(
-            text=_("✖ Remove {name}", name=name[:24]),
-            callback_data=StaffCb(action="revoke", who=telegram_id),
-        )
-    builder.adjust(1)
-    return builder.as_markup()
+    return column(
+        [(_("👤 Invite a cashier"), StaffCb(action="invite"))]
+        + [
+            (_("✖ Remove {name}", name=name[:24]), StaffCb(action="revoke", who=telegram_id))
+            for telegram_id, name in cashiers
+        ]
+    )
 
 
 class GiveCb(CallbackData, prefix="give"):
@@ -239,10 +246,12 @@ class GiveCb(CallbackData, prefix="give"):
 
 
 def donation_decision(operation_id: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("💚 Yes, give them"), callback_data=GiveCb(id=operation_id, ok=True))
-    builder.button(text=_("✖ No"), callback_data=GiveCb(id=operation_id, ok=False))
-    return builder.as_markup()
+    return inline(
+        [
+            button(_("💚 Yes, give them"), GiveCb(id=operation_id, ok=True)),
+            button(_("✖ No"), GiveCb(id=operation_id, ok=False)),
+        ]
+    )
 
 
 class InviteCb(CallbackData, prefix="invite"):
@@ -250,15 +259,11 @@ class InviteCb(CallbackData, prefix="invite"):
 
 
 def card_buttons() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_(MENU_INVITE), callback_data=InviteCb())
-    return builder.as_markup()
+    return inline([button(_(MENU_INVITE), InviteCb())])
 
 
 def share(url: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("📤 Share with friends"), url=url)
-    return builder.as_markup()
+    return inline([InlineKeyboardButton(text=_("📤 Share with friends"), url=url)])
 
 
 class PromoCb(CallbackData, prefix="promo"):
@@ -268,12 +273,10 @@ class PromoCb(CallbackData, prefix="promo"):
 
 
 def promotion(link: tuple[str, str] | None) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    if link is not None:
-        builder.button(text=link[0], url=link[1])
-    builder.button(text=_("🔕 Stop promotions"), callback_data=PromoCb(on=False))
-    builder.adjust(1)
-    return builder.as_markup()
+    return inline(
+        [InlineKeyboardButton(text=link[0], url=link[1])] if link is not None else [],
+        [button(_("🔕 Stop promotions"), PromoCb(on=False))],
+    )
 
 
 class AudienceCb(CallbackData, prefix="aud"):
@@ -293,17 +296,21 @@ def audiences(labels: list[str]) -> InlineKeyboardMarkup:
 
 
 def send_choices(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    if can_send:
-        builder.button(text=_("📣 Send now"), callback_data=SendCb(action="now"))
-        builder.button(text=_("🕒 Schedule"), callback_data=SendCb(action="schedule"))
-        builder.button(
-            text=_("Holdout 10%: on") if holdout else _("Holdout 10%: off"),
-            callback_data=SendCb(action="holdout"),
-        )
-    builder.button(text=_("✖ Discard"), callback_data=SendCb(action="discard"))
-    builder.adjust(2, 1, 1)
-    return builder.as_markup()
+    sending = [
+        [
+            button(_("📣 Send now"), SendCb(action="now")),
+            button(_("🕒 Schedule"), SendCb(action="schedule")),
+        ],
+        [
+            button(
+                _("Holdout 10%: on") if holdout else _("Holdout 10%: off"),
+                SendCb(action="holdout"),
+            )
+        ],
+    ]
+    return inline(
+        *(sending if can_send else []), [button(_("✖ Discard"), SendCb(action="discard"))]
+    )
 
 
 class ResultsCb(CallbackData, prefix="bcr"):
@@ -344,16 +351,14 @@ def offer_audiences(labels: list[str]) -> InlineKeyboardMarkup:
 
 
 def offer_send(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    if can_send:
-        builder.button(text=_("🎁 Send the offer"), callback_data=OfferSendCb(action="send"))
-        builder.button(
-            text=_("Holdout 10%: on") if holdout else _("Holdout 10%: off"),
-            callback_data=OfferSendCb(action="holdout"),
-        )
-    builder.button(text=_("✖ Discard"), callback_data=OfferSendCb(action="discard"))
-    builder.adjust(1)
-    return builder.as_markup()
+    sending = [
+        (_("🎁 Send the offer"), OfferSendCb(action="send")),
+        (
+            _("Holdout 10%: on") if holdout else _("Holdout 10%: off"),
+            OfferSendCb(action="holdout"),
+        ),
+    ]
+    return column([*(sending if can_send else []), (_("✖ Discard"), OfferSendCb(action="discard"))])
 
 
 def offer_results(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
@@ -365,8 +370,4 @@ class StatsCb(CallbackData, prefix="stats"):
 
 
 def stats_periods() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for days in (7, 30, 90):
-        builder.button(text=_("{days} days", days=days), callback_data=StatsCb(days=days))
-    builder.adjust(3)
-    return builder.as_markup()
+    return inline([button(_("{days} days", days=days), StatsCb(days=days)) for days in (7, 30, 90)])

@@ -1025,6 +1025,20 @@ class SQLiteStorage:
     async def set_tier(self, customer_id: int, tier: str) -> None:
         await self._update("UPDATE customers SET tier = ? WHERE id = ?", tier, customer_id)
 
+    async def move_tiers(self, moves: list[tuple[int, str | None, str]]) -> set[int]:
+        def body(db: sqlite3.Connection) -> set[int]:
+            # "Still holds the tier read": an upgrade booked meanwhile is not undone.
+            return {
+                customer_id
+                for customer_id, held, new in moves
+                if db.execute(
+                    "UPDATE customers SET tier = ? WHERE id = ? AND tier IS ?",
+                    (new, customer_id, held),
+                ).rowcount
+            }
+
+        return await self._write(body) if moves else set()
+
     async def birthday_customers(self, month: int, day: int) -> list[Customer]:
         """Customers celebrating on this day; on 28 February in a year without the 29th,
         pass day=28 and those born on the 29th are included (see program.birthday_this_year)."""

@@ -190,3 +190,32 @@ async def test_concurrent_credits_all_land(storage: SQLiteStorage) -> None:
     assert await storage.count_entries(customer.id) == 50
     assert (await storage.customer(customer.id)).balance == sum(range(1, 51))  # type: ignore[union-attr]
     assert await storage.balance_mismatches() == []
+
+
+async def test_tier_moves_apply_only_where_the_tier_read_still_holds(
+    storage: SQLiteStorage,
+) -> None:
+    ann, bo, cy = [await register(storage, telegram_id) for telegram_id in (61, 62, 63)]
+    await storage.set_tier(ann.id, "Silver")
+    await storage.set_tier(bo.id, "Gold")  # upgraded after the review read "Silver"
+    moved = await storage.move_tiers(
+        [(ann.id, "Silver", "Bronze"), (bo.id, "Silver", "Bronze"), (cy.id, None, "Bronze")]
+    )
+    assert moved == {ann.id, cy.id}
+    tiers = [(await storage.customer(c.id)).tier for c in (ann, bo, cy)]  # type: ignore[union-attr]
+    assert tiers == ["Bronze", "Gold", "Bronze"]
+    assert await storage.move_tiers([]) == set()
+
+
+async def test_point_reads_on_the_loop_see_committed_writes(tmp_path: Path) -> None:
+    # The loop's own read connection and the writer's thread share one WAL file.
+    storage = await SQLiteStorage.open(str(tmp_path / "peek.db"))
+    try:
+        ann = await register(storage, 71, welcome=25)
+        again, staff = await storage.identify(71)
+        assert again == ann and not staff
+        await storage.book(ann.id, EntryKind.PURCHASE, 10, "op-peek", bill_minor=1000)
+        assert (await storage.customer(ann.id)).balance == 35  # type: ignore[union-attr]
+        assert (await storage.entry_by_operation("op-peek")) is not None
+    finally:
+        await storage.close()
