@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from aiogram import F
 
+from bot.app import Application
 from bot.filters import OnLoop
-from bot.handlers import build_routers
+from bot.handlers import build_router
 from bot.i18n import build_i18n
+from tests.conftest import OWNER_ID
+from tests.fakeapi import FakeTelegram
+
+GROUP = -100_555
 
 
 def test_every_handler_and_filter_runs_on_the_event_loop() -> None:
     # aiogram sends plain callables (an `F` expression, a sync function) through
     # asyncio.to_thread: a thread hop per check on every update that reaches it.
     checked = 0
-    for root in build_routers(build_i18n()):
-        for router in root.chain_tail:
-            for name, observer in router.observers.items():
-                # The observer's own handler is a placeholder; only its filters (those set
-                # with `router.message.filter(...)`) are ever called.
-                targets = list(observer._handler.filters or [])
-                for handler in observer.handlers:
-                    targets += [handler, *(handler.filters or [])]
-                for target in targets:
-                    assert target.awaitable, f"{router.name}.{name}: {target.callback!r}"
-                    checked += 1
+    for router in build_router(build_i18n()).chain_tail:
+        for name, observer in router.observers.items():
+            # The observer's own handler is a placeholder; only its filters (those set with
+            # `router.message.filter(...)`) are ever called.
+            targets = list(observer._handler.filters or [])
+            for handler in observer.handlers:
+                targets += [handler, *(handler.filters or [])]
+            for target in targets:
+                assert target.awaitable, f"{router.name}.{name}: {target.callback!r}"
+                checked += 1
     assert checked > 100
 
 
@@ -40,3 +47,22 @@ async def test_a_magic_filter_on_the_loop_keeps_its_meaning() -> None:
     assert not await OnLoop(F.chat.type == "private")(group)
     match = await OnLoop(F.text.regexp(r"^(\d+)\.(\d+)$"))(message)
     assert match is not None and match.group(2) == "50"
+
+
+async def test_messages_in_a_group_are_left_alone(app: Application, fake: FakeTelegram) -> None:
+    owner = fake.user(OWNER_ID, "Owner")
+    for text in ("/stats", "/start", "12.50", "/card"):
+        fake._enqueue(
+            "message",
+            {
+                "message_id": fake._next_message_id(GROUP),
+                "from": owner,
+                "chat": {"id": GROUP, "type": "group", "title": "Shop staff"},
+                "date": int(time.time()),
+                "text": text,
+            },
+        )
+    fake.send_message(owner, "/help")  # queued after them, so handled after them
+    assert (await fake.next_message(OWNER_ID)).content
+    await asyncio.sleep(0.3)
+    assert [c for c in fake.requests if str(c.params.get("chat_id")) == str(GROUP)] == []

@@ -1,9 +1,10 @@
-"""Routers per role; `build_routers` puts them in the order updates should try them."""
+"""The handlers of every role, and the order updates try them in."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
+from bot.filters import PRIVATE_CHAT
 from bot.handlers import (
     common,
     customer,
@@ -15,20 +16,34 @@ from bot.handlers import (
     staff,
 )
 from bot.i18n import CatalogI18n
+from bot.roles import HasRole, Role
 
 
-def build_routers(i18n: CatalogI18n) -> list[Router]:
-    # Staff routers come first: their filters (role, state, link kind) are narrow, and what
-    # they do not take falls through to the customer's side.
-    return [
+def build_router(i18n: CatalogI18n) -> Router:
+    root = Router(name="loyalty")
+    # A loyalty card and a till are personal: the bot answers in private chats only.
+    root.message.filter(PRIVATE_CHAT)
+    # The owner's tools sit behind one check, so everyone else passes them by at once
+    # (each handler checks the role again).
+    owners = Router(name="owners")
+    owner_only = HasRole(Role.OWNER)
+    owners.message.filter(owner_only)
+    owners.callback_query.filter(owner_only)
+    owners.include_routers(
         owner.build_router(),
         promotions.build_router(),
         offers.build_router(),
         insights.build_router(),
+    )
+    # Staff come before customers: their filters (role, state, link kind) are narrow, and
+    # what they do not take falls through to the customer's side.
+    root.include_routers(
+        owners,
         staff.build_router(),
         staff.build_customer_answers(),
         program.build_router(),
         promotions.build_opt_out_router(),
         customer.build_router(i18n),
         common.build_router(),
-    ]
+    )
+    return root

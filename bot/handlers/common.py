@@ -8,7 +8,6 @@ from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
-from bot.filters import PRIVATE_CHAT
 from bot.i18n import _
 from bot.notify import speaking
 from bot.shop import Shop
@@ -26,7 +25,7 @@ def build_router() -> Router:
         # Forged, outdated or foreign callback data lands here and changes nothing.
         await query.answer(_("This button is no longer valid."), show_alert=True)
 
-    @router.message(PRIVATE_CHAT)
+    @router.message()
     async def unknown(message: Message) -> None:
         await message.answer(
             _("Sorry, I did not understand that. Send /help to see what I can do.")

@@ -16,7 +16,7 @@ from bot import keyboards as kb
 from bot import loyalty, referrals
 from bot.dates import DateError, parse_birthday
 from bot.delivery import send_card
-from bot.filters import PRIVATE_CHAT, MenuText, OnLoop
+from bot.filters import MenuText, OnLoop
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, CatalogI18n, _
 from bot.middlewares import display_name
 from bot.phones import normalize_phone
@@ -109,7 +109,6 @@ def share_url(link: str, text: str) -> str:
 
 def build_router(i18n: CatalogI18n) -> Router:
     router = Router(name="customer")
-    router.message.filter(PRIVATE_CHAT)
 
     # --- joining and the card -----------------------------------------------------------
 

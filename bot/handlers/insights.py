@@ -12,7 +12,6 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot import insights
 from bot import keyboards as kb
-from bot.filters import PRIVATE_CHAT
 from bot.i18n import _
 from bot.notify import tell_customer
 from bot.roles import HasRole, Role
@@ -37,7 +36,6 @@ async def send_stats(bot: Bot, shop: Shop, chat_id: int, span: insights.Period) 
 def build_router() -> Router:
     router = Router(name="insights")
     owner_only = HasRole(Role.OWNER)
-    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("stats"), owner_only)
     async def stats(message: Message, command: CommandObject, bot: Bot, shop: Shop) -> None:

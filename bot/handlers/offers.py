@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards as kb
 from bot.broadcast import Broadcaster
-from bot.filters import PRIVATE_CHAT, OnLoop
+from bot.filters import OnLoop
 from bot.handlers.promotions import HOLDOUT_PERCENT, audiences
 from bot.i18n import _
 from bot.insights import percent
@@ -99,7 +99,6 @@ def results_text(offer: Offer, results: OfferResults) -> str:
 def build_router() -> Router:
     router = Router(name="offers")
     owner_only = HasRole(Role.OWNER)
-    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("offer"), owner_only)
     async def start(message: Message, state: FSMContext) -> None:

@@ -13,7 +13,6 @@ from aiogram.types import CallbackQuery, FSInputFile, Message
 
 from bot import keyboards as kb
 from bot.delivery import card_link
-from bot.filters import PRIVATE_CHAT
 from bot.i18n import N_, _
 from bot.roles import HasRole, Role
 from bot.shop import Shop
@@ -38,7 +37,6 @@ async def staff_overview(shop: Shop) -> tuple[str, kb.InlineKeyboardMarkup]:
 def build_router() -> Router:
     router = Router(name="owner")
     owner_only = HasRole(Role.OWNER)
-    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("staff"), owner_only)
     async def staff(message: Message, shop: Shop) -> None:

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import desk
 from bot import keyboards as kb
-from bot.filters import PRIVATE_CHAT, OnLoop
+from bot.filters import OnLoop
 from bot.i18n import _
 from bot.roles import Role
 from bot.shop import Shop
@@ -27,7 +27,6 @@ class Giving(StatesGroup):
 
 def build_router() -> Router:
     router = Router(name="program")
-    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("program"))
     async def show_program(message: Message, shop: Shop, role: Role) -> None:

@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards as kb
 from bot.broadcast import Broadcaster, personalize, promotion_markup, text_problems
-from bot.filters import PRIVATE_CHAT, OnLoop
+from bot.filters import OnLoop
 from bot.i18n import _
 from bot.roles import HasRole, Role
 from bot.shop import Shop
@@ -87,7 +87,6 @@ def parse_when(text: str, shop: Shop) -> datetime | None:
 def build_router() -> Router:
     router = Router(name="promotions")
     owner_only = HasRole(Role.OWNER)
-    router.message.filter(PRIVATE_CHAT)
 
     @router.message(Command("broadcast"), owner_only)
     async def broadcast(message: Message, state: FSMContext) -> None:

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot import desk, insights, loyalty
 from bot import keyboards as kb
 from bot.delivery import send_card
-from bot.filters import PRIVATE_CHAT, OnLoop
+from bot.filters import OnLoop
 from bot.i18n import _
 from bot.middlewares import RateWindow, display_name
 from bot.money import AmountError, parse_amount
@@ -127,7 +127,6 @@ def redeem_limit(shop: Shop, customer: Customer, bill: int) -> int:
 def build_router() -> Router:
     router = Router(name="staff")
     staff_only = HasRole(Role.CASHIER)
-    router.message.filter(PRIVATE_CHAT)
 
     # --- staff invites (anyone may open one) ------------------------------------------------
 
