@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Set
 from enum import StrEnum
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -70,14 +71,15 @@ def new_card_identity() -> tuple[str, str]:
     return new_card_number(), new_payload(LinkKind.CARD)
 
 
-def distinct_card_identities(count: int) -> list[tuple[str, str]]:
-    """Distinct (card number, payload) pairs for bulk seeding. With 9 million numbers, a
-    thousand random draws collide about one time in twenty; registration redraws on a
-    collision, and so must anything that writes many cards at once."""
+def distinct_card_identities(count: int, taken: Set[str] = frozenset()) -> list[tuple[str, str]]:
+    """Distinct (card number, payload) pairs for bulk seeding, none of them in `taken`. With
+    9 million numbers, a thousand random draws collide about one time in twenty;
+    registration redraws on a collision, and so must anything that writes many cards."""
     numbers: dict[str, str] = {}
     while len(numbers) < count:
         number, payload = new_card_identity()
-        numbers.setdefault(number, payload)
+        if number not in taken:
+            numbers.setdefault(number, payload)
     return list(numbers.items())
 
 

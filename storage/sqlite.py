@@ -264,7 +264,7 @@ class SQLiteStorage:
         """The connection for point reads made on the event loop itself (see `_peek`)."""
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA query_only = ON")
-        conn.execute("PRAGMA busy_timeout = 1000")
+        conn.execute("PRAGMA busy_timeout = 100")
         return conn
 
     @staticmethod
@@ -713,16 +713,23 @@ class SQLiteStorage:
         return await self._reader._execute(body, self._reader._conn)
 
     async def _peek(self, body: Callable[[sqlite3.Connection], T]) -> T:
-        """Run a few indexed point reads right here, on the event loop.
+        """Run a few reads through an index right here, on the event loop.
 
         A hop to a connection's thread costs about 75 us of CPU, two thread wake-ups and a
         fight for the GIL; a read through an index costs about 10 us. In WAL mode a reader
-        never waits for the writer, so a peek cannot stall the loop behind a write. Scans,
-        reports and exports stay on the reader's thread (`_read`).
+        never waits for the writer, so a peek does not stall the loop behind a write; should
+        the file be locked all the same (recovery after a crash, another program holding
+        it), the read goes to the reader's thread after 100 ms. Scans, reports and exports
+        always go there (`_read`). The connection belongs to the event loop's thread.
         """
         if self._quick is None:  # an in-memory database has one connection only
             return await self._read(body)
-        return body(self._quick)
+        try:
+            return body(self._quick)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+        return await self._read(body)
 
     async def _peek_one(self, sql: str, args: Any = ()) -> Any:
         return await self._peek(lambda db: _one_sync(db, sql, args))
@@ -995,20 +1002,32 @@ class SQLiteStorage:
     async def earning_context(
         self, customer_id: int, window_start: datetime | None, day_start: datetime
     ) -> EarningContext:
+        # Each query walks ledger_kind_time (customer, kind, time) over one customer's
+        # entries in its window only: the spend over the tier window, today's earnings, and
+        # the newest visit that earned.
+        purchase = EntryKind.PURCHASE.value
+
         def body(db: sqlite3.Connection) -> EarningContext:
             (spend,) = _one_sync(
                 db,
-                f"SELECT {SPEND_SQL} FROM ledger WHERE customer_id = ? AND created_at >= ?",
+                f"SELECT {SPEND_SQL} FROM ledger WHERE customer_id = ? "
+                "AND kind IN ('purchase', 'refund') AND created_at >= ?",
                 (customer_id, _ts(window_start) if window_start else ""),
             )
-            earned, last = _one_sync(
+            (earned,) = _one_sync(
                 db,
-                "SELECT coalesce(sum(CASE WHEN created_at >= ? THEN amount END), 0), "
-                "max(created_at) FROM ledger WHERE customer_id = ? AND kind = ? AND amount > 0",
-                (_ts(day_start), customer_id, EntryKind.PURCHASE.value),
+                "SELECT coalesce(sum(amount), 0) FROM ledger WHERE customer_id = ? AND kind = ? "
+                "AND created_at >= ? AND amount > 0",
+                (customer_id, purchase, _ts(day_start)),
+            )
+            last = _one_sync(
+                db,
+                "SELECT created_at FROM ledger WHERE customer_id = ? AND kind = ? AND amount > 0 "
+                "ORDER BY created_at DESC LIMIT 1",
+                (customer_id, purchase),
             )
             return EarningContext(
-                int(spend), int(earned), datetime.fromisoformat(last) if last else None
+                int(spend), int(earned), datetime.fromisoformat(last[0]) if last else None
             )
 
         return await self._peek(body)
@@ -1955,8 +1974,9 @@ class SQLiteStorage:
         if customer_id is not None:
             sql = (
                 f"SELECT count(*) FROM ledger WHERE customer_id = ? AND {kinds} AND created_at >= ?"
+                " AND (? IS NULL OR operator_id = ?)"
             )
-            args: tuple[Any, ...] = (customer_id, _ts(since))
+            args: tuple[Any, ...] = (customer_id, _ts(since), operator_id, operator_id)
         elif operator_id is not None:
             sql = (
                 f"SELECT count(*) FROM ledger WHERE operator_id = ? AND created_at >= ? AND {kinds}"

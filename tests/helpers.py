@@ -47,7 +47,8 @@ def seed_customers(
     db = sqlite3.connect(database)
     ids = list(range(first_telegram_id, first_telegram_id + count))
     with db:
-        cards = distinct_card_identities(count)
+        taken = {number for (number,) in db.execute("SELECT card_number FROM customers")}
+        cards = distinct_card_identities(count, taken)
         for telegram_id, (number, payload) in zip(ids, cards, strict=True):
             db.execute(
                 "INSERT INTO customers (telegram_id, name, language, card_number, card_payload, "

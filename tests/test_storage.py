@@ -219,3 +219,48 @@ async def test_point_reads_on_the_loop_see_committed_writes(tmp_path: Path) -> N
         assert (await storage.entry_by_operation("op-peek")) is not None
     finally:
         await storage.close()
+
+
+async def test_a_locked_file_moves_point_reads_off_the_event_loop(tmp_path: Path) -> None:
+    storage = await SQLiteStorage.open(str(tmp_path / "locked.db"))
+    quick = storage._quick
+    assert quick is not None
+
+    class Locked:
+        """The loop's connection as it behaves while another program holds the file."""
+
+        def __init__(self, code: int) -> None:
+            self.code = code
+
+        def execute(self, *args: object) -> None:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = self.code  # type: ignore[attr-defined]
+            raise error
+
+    try:
+        ann = await register(storage, 81, welcome=5)
+        storage._quick = Locked(sqlite3.SQLITE_BUSY)  # type: ignore[assignment]
+        found = await storage.customer(ann.id)  # answered by the reader's thread instead
+        assert found is not None and found.balance == 5
+        storage._quick = Locked(sqlite3.SQLITE_IOERR)  # type: ignore[assignment]
+        with pytest.raises(sqlite3.OperationalError):
+            await storage.customer(ann.id)  # other failures are not hidden
+    finally:
+        storage._quick = quick
+        await storage.close()
+
+
+async def test_earning_context_counts_the_window_today_and_the_last_visit(
+    storage: SQLiteStorage,
+) -> None:
+    ann = await register(storage, 91)
+    await storage.book(ann.id, EntryKind.PURCHASE, 12, "e1", bill_minor=1200)
+    await storage.book(ann.id, EntryKind.PURCHASE, 0, "e2", bill_minor=50)  # earned nothing
+    first = await storage.entry_by_operation("e1")
+    assert first is not None
+    context = await storage.earning_context(ann.id, None, first.created_at)
+    assert (context.spend_minor, context.earned_today, context.last_earned_at) == (
+        1250,
+        12,
+        first.created_at,
+    )

@@ -90,6 +90,10 @@ def test_bulk_card_identities_redraw_colliding_numbers(monkeypatch: pytest.Monke
     cards = tokens.distinct_card_identities(3)
     assert sorted(number for number, _ in cards) == ["11111116", "22222224", "33333332"]
     assert len({payload for _, payload in cards}) == 3
+    draws = iter(["11111116", "22222224", "33333332"])
+    assert [n for n, _ in tokens.distinct_card_identities(1, {"11111116", "22222224"})] == [
+        "33333332"
+    ]
 
 
 # --- birthdays -------------------------------------------------------------------------------
