@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from bot import keyboards as kb
 from bot.broadcast import Broadcaster
 from bot.filters import OnLoop
-from bot.handlers.promotions import HOLDOUT_PERCENT, audiences
+from bot.handlers.promotions import HOLDOUT_PERCENT, audiences, draft_at
 from bot.i18n import _
 from bot.insights import percent
 from bot.money import AmountError, parse_amount
@@ -198,9 +198,9 @@ def build_router() -> Router:
         state: FSMContext,
     ) -> None:
         choices = audiences(shop)
-        if await state.get_state() != OfferCompose.audience.state or not (
-            0 <= callback_data.index < len(choices)
-        ):
+        if await draft_at(query, state, OfferCompose.audience, "title") is None:
+            return
+        if not 0 <= callback_data.index < len(choices):
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
         audience, label = choices[callback_data.index]
@@ -253,9 +253,8 @@ def build_router() -> Router:
         state: FSMContext,
         broadcaster: Broadcaster,
     ) -> None:
-        data = await state.get_data()
-        if await state.get_state() != OfferCompose.audience.state or "audience" not in data:
-            await query.answer(_("This button is no longer valid."), show_alert=True)
+        data = await draft_at(query, state, OfferCompose.audience, "audience")
+        if data is None:
             return
         await query.answer()
         if callback_data.action == "holdout":

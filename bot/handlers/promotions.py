@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from html import escape
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
@@ -28,6 +29,19 @@ WHEN_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$")
 NEW_DAYS, LAPSED_DAYS, TOP_PERCENT, EXPIRING_DAYS = 30, 60, 10, 14
 HOLDOUT_PERCENT = 10
 RESULT_DAYS = 14
+
+
+async def draft_at(
+    query: CallbackQuery, state: FSMContext, step: State, key: str
+) -> dict[str, Any] | None:
+    """The owner's draft (of a promotion or an offer) when the pressed button belongs to
+    its current step, `step` with `key` filled in; otherwise None, and the owner is told
+    the button is stale (a discarded draft, or one that moved on)."""
+    data = await state.get_data()
+    if await state.get_state() == step.state and key in data:
+        return data
+    await query.answer(_("This button is no longer valid."), show_alert=True)
+    return None
 
 
 class Compose(StatesGroup):
@@ -156,12 +170,9 @@ def build_router() -> Router:
         state: FSMContext,
     ) -> None:
         choices = audiences(shop)
-        data = await state.get_data()
-        if (
-            await state.get_state() != Compose.audience.state
-            or "text" not in data
-            or not 0 <= callback_data.index < len(choices)
-        ):
+        if await draft_at(query, state, Compose.audience, "text") is None:
+            return
+        if not 0 <= callback_data.index < len(choices):
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
         audience, label = choices[callback_data.index]
@@ -232,9 +243,8 @@ def build_router() -> Router:
         state: FSMContext,
         broadcaster: Broadcaster,
     ) -> None:
-        data = await state.get_data()
-        if await state.get_state() != Compose.audience.state or "audience" not in data:
-            await query.answer(_("This button is no longer valid."), show_alert=True)
+        data = await draft_at(query, state, Compose.audience, "audience")
+        if data is None:
             return
         await query.answer()
         if callback_data.action == "holdout":
