@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.broadcast import Broadcaster
 from bot.config import Settings
-from bot.handlers import build_router
+from bot.handlers import install
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
 from bot.jobs import Jobs
 from bot.middlewares import IdentityMiddleware, OnceMiddleware, ThrottleMiddleware
@@ -66,7 +66,7 @@ def create_dispatcher(shop: Shop) -> Dispatcher:
         observer.outer_middleware(identity)
         observer.outer_middleware(locale)
         observer.outer_middleware(throttle)
-    dp.include_router(build_router(shop.i18n))
+    install(dp, shop.i18n)
     return dp
 
 

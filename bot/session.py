@@ -53,6 +53,13 @@ class KeepResponseTypes(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
+# Fields of a returned Message that only repeat what the bot sent.
+ECHOED = ("reply_markup", "entities", "caption_entities")
+
+
+PLAIN = frozenset({str, int, bool, float})
+
+
 class HasFiles(Exception):
     """The method uploads a file: it has to go as multipart form data."""
 
@@ -61,7 +68,7 @@ def json_value(value: Any, bot: Bot) -> Any:
     """`value` as the Bot API takes it in a JSON body: aiogram's `prepare_value` rules
     (defaults resolved, None left out, dates as Unix time, enums by value) without the
     form encoding's JSON-in-a-string."""
-    if value is None or isinstance(value, (str, bool, int, float)):
+    if value is None or type(value) in PLAIN:
         return value
     if isinstance(value, Default):
         return json_value(bot.default[value.name], bot)
@@ -86,7 +93,7 @@ def json_value(value: Any, bot: Bot) -> Any:
 
 def json_body(method: TelegramMethod[Any], bot: Bot) -> bytes:
     """The method's fields as a JSON object; HasFiles if one of them is an upload."""
-    fields = json_value(method.model_dump(warnings=False), bot)
+    fields = json_value(method.model_dump(warnings=False, exclude_none=True), bot)
     # The form encoding leaves out empty strings as well as None; keep requests identical.
     body = {key: value for key, value in fields.items() if value != ""}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
@@ -140,20 +147,22 @@ class BotApiSession(BaseSession):
         status_code: int,
         content: str,
     ) -> Response[TelegramType]:
-        """aiogram's check, except that a sent message comes back without its keyboard.
+        """aiogram's check, except that a sent message comes back without the keyboard and
+        formatting the bot gave it.
 
-        Telegram echoes every inline keyboard the bot sends in the returned Message, and
-        validating it back into button objects costs more than the rest of the message: a
-        desk reply carries up to a dozen buttons. The bot never reads a keyboard it has just
-        sent (it knows what it sent), so it is dropped before validation. Errors and
-        anything unusual take aiogram's own path.
+        Telegram echoes both in the returned Message, and validating them back into button
+        and entity objects costs more than the rest of the message: a desk reply carries up
+        to a dozen buttons and several bold words. The bot never reads what it has just sent
+        (it knows), so those fields are dropped before validation; `text` and `caption` stay,
+        as plain text. Errors and anything unusual take aiogram's own path.
         """
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
             with contextlib.suppress(ValueError, ValidationError):
                 data = json.loads(content)
                 if isinstance(data, dict) and data.get("ok") is True:
                     if isinstance(result := data.get("result"), dict):
-                        result.pop("reply_markup", None)
+                        for key in ECHOED:
+                            result.pop(key, None)
                     kind = Response[method.__returning__]  # type: ignore[name-defined]
                     return kind.model_validate(data, context={"bot": bot})
         return super().check_response(bot, method, status_code, content)

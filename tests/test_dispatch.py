@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiogram import F
+from aiogram import F, Router
 
 from bot.app import Application
 from bot.filters import OnLoop
-from bot.handlers import build_router
+from bot.handlers import install
 from bot.i18n import build_i18n
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
@@ -21,7 +21,9 @@ def test_every_handler_and_filter_runs_on_the_event_loop() -> None:
     # aiogram sends plain callables (an `F` expression, a sync function) through
     # asyncio.to_thread: a thread hop per check on every update that reaches it.
     checked = 0
-    for router in build_router(build_i18n()).chain_tail:
+    root = Router()
+    install(root, build_i18n())
+    for router in root.chain_tail:
         for name, observer in router.observers.items():
             # The observer's own handler is a placeholder; only its filters (those set with
             # `router.message.filter(...)`) are ever called.

@@ -330,7 +330,8 @@ async def calls_through(fake: FakeTelegram, session: BotApiSession) -> None:
     )
     sent = await bot.send_message(42, "<b>Привіт</b>", reply_markup=keyboard)
     assert sent.message_id > 0 and sent.text == "Привіт" and sent.chat.id == 42
-    assert sent.reply_markup is None  # the keyboard just sent is not parsed back
+    # The keyboard and formatting just sent are not parsed back.
+    assert sent.reply_markup is None and sent.entities is None
     assert fake.messages(42)[-1].buttons()[0]["text"] == "Так"
     call = fake.requests[-1]
     assert call.params["parse_mode"] == "HTML"

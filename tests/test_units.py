@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from bot import tokens
 from bot.card import CardView, render_card
 from bot.config import ConfigError, load_settings, parse_database_url
 from bot.dates import DateError, parse_birthday
+from bot.i18n import LANGUAGES
 from bot.phones import mask_phone, normalize_phone
 from bot.program import ProgramError, load_program, money_to_minor, parse_program
 from bot.tokens import (
@@ -28,6 +30,7 @@ from bot.tokens import (
     normalize_card_number,
     parse_payload,
 )
+from bot.views import number_formats
 from tests.fakeapi import TOKEN
 from tests.helpers import decode_qr
 
@@ -362,3 +365,13 @@ def test_cache_key_follows_content() -> None:
     assert view().cache_key() == view().cache_key()
     assert view().cache_key() != view(balance="121 балів").cache_key()
     assert view().cache_key() != view(label_balance="Balance").cache_key()
+
+
+@given(st.sampled_from(LANGUAGES), st.integers(min_value=-(10**15), max_value=10**15))
+def test_numbers_read_as_babel_writes_them(language: str, value: int) -> None:
+    """The grouping shortcut for integers and money gives Babel's own output."""
+    formats = number_formats(language)
+    assert formats.group is not None  # every shipped language takes the shortcut
+    parsed = formats.locale
+    assert formats.number(value) == formats.integer.apply(value, parsed)
+    assert formats.amount(value) == formats.money.apply(Decimal(value) / 100, parsed)

@@ -19,8 +19,10 @@ from bot.i18n import CatalogI18n
 from bot.roles import HasRole, Role
 
 
-def build_router(i18n: CatalogI18n) -> Router:
-    root = Router(name="loyalty")
+def install(root: Router, i18n: CatalogI18n) -> None:
+    """Every role's handlers under `root` (the dispatcher itself, so an update passes
+    through as few router levels as possible: each costs a middleware chain and a copy of
+    the handler data)."""
     # A loyalty card and a till are personal: the bot answers in private chats only.
     root.message.filter(PRIVATE_CHAT)
     # The owner's tools sit behind one check, so everyone else passes them by at once
@@ -46,4 +48,3 @@ def build_router(i18n: CatalogI18n) -> Router:
         customer.build_router(i18n),
         common.build_router(),
     )
-    return root
