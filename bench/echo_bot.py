@@ -2,9 +2,11 @@
 
 BOT_TOKEN=... BOT_API_URL=http://127.0.0.1:PORT python -m bench.echo_bot
 
-With ECHO_SESSION=bot it talks to the Bot API through the loyalty bot's own session
-(JSON bodies over its keep-alive client) instead of aiogram's: the same transport as the
-desk, to tell the desk's own work from the cost of the calls.
+ECHO_SESSION picks how it talks to the Bot API, to tell the desk's own work from the cost
+of the calls: `aiogram` (the default: aiogram's session as it comes), `kept` (the same, plus
+the loyalty bot's `KeepResponseTypes`, which spares pydantic rebuilding the reply models
+after garbage collections), `bot` (the loyalty bot's whole session: JSON bodies over its
+keep-alive client, as the desk runs).
 """
 
 from __future__ import annotations
@@ -15,19 +17,22 @@ import signal
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
-from bot.session import create_session
+from bot.session import KeepResponseTypes, create_session
 
 
 async def main() -> None:
     api_url = os.environ["BOT_API_URL"]
-    session = (
-        create_session(api_url)
-        if os.environ.get("ECHO_SESSION") == "bot"
-        else AiohttpSession(api=TelegramAPIServer.from_base(api_url))
-    )
+    kind = os.environ.get("ECHO_SESSION", "aiogram")
+    if kind == "bot":
+        session: BaseSession = create_session(api_url)
+    else:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
+        if kind == "kept":
+            session.middleware(KeepResponseTypes())
     bot = Bot(os.environ["BOT_TOKEN"], session=session)
     dp = Dispatcher()
 

@@ -119,7 +119,9 @@ class _Response:
                     self.keep_alive = False
                 elif b"keep-alive" in tokens:
                     self.keep_alive = True
-        if self._chunked:
+        if self.status in (204, 304):
+            self._length, self._chunked = 0, False  # never a body, whatever the headers say
+        elif self._chunked:
             self._length = None  # RFC 9112: chunked wins over a length
         elif self._length is None:
             self._until_close = True
@@ -217,12 +219,16 @@ class _Connection(asyncio.Protocol):
 class KeepAliveClient:
     """POSTs to one origin over a pool of reused connections (at most `limit` at once)."""
 
-    def __init__(self, origin: Origin, limit: int = 100) -> None:
+    def __init__(
+        self, origin: Origin, limit: int = 100, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.origin = origin
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
         self._slots = asyncio.Semaphore(limit)
-        self._ssl = _client_ssl() if origin.scheme == "https" else None
+        self._ssl: ssl.SSLContext | None = None
+        if origin.scheme == "https":
+            self._ssl = ssl_context or _client_ssl()
         self._head = (
             f"Host: {origin.host_header}\r\nContent-Type: application/json\r\n"
             "Accept: application/json\r\nContent-Length: "

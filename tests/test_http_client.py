@@ -7,10 +7,12 @@ import asyncio
 import datetime
 import io
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import trustme
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -382,3 +384,51 @@ def test_the_session_keeps_a_custom_server() -> None:
     session = create_session("http://127.0.0.1:9/")
     assert isinstance(session.api, TelegramAPIServer)
     assert session.api.api_url("T", "getMe") == "http://127.0.0.1:9/botT/getMe"
+
+
+async def test_tls_with_a_trusted_and_an_unknown_authority() -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server_context)
+    server = await asyncio.start_server(
+        lambda r, w: answer_forever(r, w, Server(answer_forever)),
+        "127.0.0.1",
+        0,
+        ssl=server_context,
+    )
+    port = server.sockets[0].getsockname()[1]
+    origin, target = Origin.of(f"https://localhost:{port}/bot1/getMe")
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+    client = KeepAliveClient(origin, ssl_context=trusting)
+    try:
+        for _ in range(3):
+            assert await client.post(target, b"{}", 5) == (200, b'{"ok":true,"result":true}')
+        # The default trust store (certifi's, as for api.telegram.org) refuses this server.
+        stranger = KeepAliveClient(origin)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await stranger.post(target, b"{}", 5)
+        await stranger.close()
+        # A certificate for another name is refused too.
+        elsewhere, _ = Origin.of(f"https://127.0.0.1:{port}/")
+        wrong_name = KeepAliveClient(elsewhere, ssl_context=trusting)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await wrong_name.post(target, b"{}", 5)
+        await wrong_name.close()
+    finally:
+        await client.close()
+        server.close()
+
+
+async def test_no_body_after_204() -> None:
+    async def empty(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server):
+        while await s.read_request(reader) is not None:
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            await writer.drain()
+
+    async with Server(empty) as server:
+        client = KeepAliveClient(server.origin)
+        assert await client.post(b"/", b"{}", 1) == (204, b"")
+        assert await client.post(b"/", b"{}", 1) == (204, b"")
+        await client.close()
+    assert server.connections == 1
