@@ -48,8 +48,11 @@ class Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
 class _Response:
-    """Parses one response out of the bytes as they arrive."""
+    """Parses one response out of the bytes as they arrive, consuming what it has read."""
 
     def __init__(self) -> None:
         self.status = 0
@@ -58,11 +61,13 @@ class _Response:
         self._head_done = False
         self._length: int | None = None
         self._chunked = False
-        self._until_close = False
+        self._chunks = bytearray()
+        self._trailers = False
 
-    def feed(self, buffer: bytearray, closed: bool) -> bool:
-        """True once `buffer` holds the whole response (then `status` and `body` are set)."""
-        if not self._head_done:
+    def feed(self, buffer: bytearray, closed: bool, failed: bool = False) -> bool:
+        """True once the whole response has been read from `buffer` (then `status` and
+        `body` are set). `closed`: no more bytes will come; `failed`: not cleanly."""
+        while not self._head_done:
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(buffer) > MAX_HEAD:
@@ -70,9 +75,9 @@ class _Response:
                 if closed:
                     raise HttpError("connection closed before a response")
                 return False
-            self._parse_head(bytes(buffer[:end]))
+            final = self._parse_head(bytes(buffer[:end]))
             del buffer[: end + 4]
-            self._head_done = True
+            self._head_done = final  # an interim (1xx) reply is skipped, as RFC 9110 asks
         if self._length is not None:
             if len(buffer) < self._length:
                 if closed:
@@ -82,33 +87,36 @@ class _Response:
             del buffer[: self._length]
             return True
         if self._chunked:
-            body = _dechunk(buffer)
-            if body is None:
-                if closed:
-                    raise HttpError("connection closed in the middle of a response")
-                return False
-            self.body = body
-            return True
+            if self._read_chunks(buffer):
+                return True
+            if closed:
+                raise HttpError("connection closed in the middle of a response")
+            return False
         if closed:  # neither length nor chunks: the body runs to the end of the connection
+            if failed:
+                raise HttpError("connection broken before the end of a response")
             self.body = bytes(buffer)
             buffer.clear()
             return True
         return False
 
-    def _parse_head(self, head: bytes) -> None:
+    def _parse_head(self, head: bytes) -> bool:
+        """Reads the status line and headers; False for an interim reply."""
         lines = head.split(b"\r\n")
         parts = lines[0].split(b" ", 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
             raise HttpError(f"not an HTTP response: {lines[0][:80]!r}")
         self.status = int(parts[1])
-        if self.status < 200:  # we never send Expect; an interim reply is not ours to take
-            raise HttpError(f"unexpected interim response {self.status}")
+        if 100 <= self.status < 200 and self.status != 101:
+            return False
+        if self.status < 200:
+            raise HttpError(f"unexpected response {self.status}")
         self.keep_alive = parts[0] == b"HTTP/1.1"
         for line in lines[1:]:
             name, _, value = line.partition(b":")
             name, value = name.strip().lower(), value.strip().lower()
             if name == b"content-length":
-                if not value.isdigit():
+                if not value.isdigit() or self._length not in (None, int(value)):
                     raise HttpError("bad Content-Length")
                 self._length = int(value)
             elif name == b"transfer-encoding":
@@ -124,40 +132,46 @@ class _Response:
         elif self._chunked:
             self._length = None  # RFC 9112: chunked wins over a length
         elif self._length is None:
-            self._until_close = True
-            self.keep_alive = False
+            self.keep_alive = False  # the body ends with the connection
+        return True
 
-
-def _dechunk(buffer: bytearray) -> bytes | None:
-    """The body of a complete chunked message in `buffer` (consumed), or None if incomplete."""
-    body = bytearray()
-    position = 0
-    while True:
-        end = buffer.find(b"\r\n", position)
-        if end < 0:
-            return None
-        size_text = bytes(buffer[position:end]).split(b";", 1)[0].strip()
-        try:
+    def _read_chunks(self, buffer: bytearray) -> bool:
+        """Consumes whole chunks from `buffer`; True once the last one and the trailers
+        are in (the body is then in `body`)."""
+        while True:
+            end = buffer.find(b"\r\n")
+            if end < 0:
+                if len(buffer) > MAX_HEAD:
+                    raise HttpError("chunk header too long")
+                return False
+            if self._trailers:  # after the last chunk: header lines up to an empty one
+                del buffer[: end + 2]
+                if end == 0:
+                    self.body = bytes(self._chunks)
+                    return True
+                continue
+            size_text = bytes(buffer[:end]).split(b";", 1)[0].strip()
+            if not size_text or not HEX_DIGITS.issuperset(size_text):
+                raise HttpError("bad chunk size")
             size = int(size_text, 16)
-        except ValueError:
-            raise HttpError("bad chunk size") from None
-        position = end + 2
-        if size == 0:
-            trailer_end = buffer.find(b"\r\n\r\n", position - 2)
-            if trailer_end < 0:
-                return None
-            del buffer[: trailer_end + 4]
-            return bytes(body)
-        if len(buffer) < position + size + 2:
-            return None
-        body += buffer[position : position + size]
-        position += size + 2
+            if size == 0:
+                del buffer[: end + 2]
+                self._trailers = True
+                continue
+            start, stop = end + 2, end + 2 + size
+            if len(buffer) < stop + 2:
+                return False
+            if buffer[stop : stop + 2] != b"\r\n":
+                raise HttpError("chunk not followed by CRLF")
+            self._chunks += buffer[start:stop]
+            del buffer[: stop + 2]
 
 
 class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.idle_since = time.monotonic()
         self._buffer = bytearray()
         self._response: _Response | None = None
@@ -175,6 +189,7 @@ class _Connection(asyncio.Protocol):
         self._advance(closed=False)
 
     def eof_received(self) -> bool | None:
+        self.closed = True  # at once: connection_lost comes a loop turn later
         self._advance(closed=True)
         return None  # close the transport
 
@@ -182,13 +197,20 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         self._error = exc
         self._advance(closed=True)
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    @property
+    def clean(self) -> bool:
+        """Open, and holding no bytes beyond the last response: fit to carry another."""
+        return not self.closed and not self._buffer
 
     def _advance(self, closed: bool) -> None:
         waiter, response = self._waiter, self._response
         if waiter is None or response is None or waiter.done():
             return
         try:
-            done = response.feed(self._buffer, closed)
+            done = response.feed(self._buffer, closed, failed=self._error is not None)
         except HttpError as exc:
             if self._error is not None:
                 exc.__cause__ = self._error
@@ -226,6 +248,7 @@ class KeepAliveClient:
         self._idle: list[_Connection] = []
         self._open: set[_Connection] = set()
         self._slots = asyncio.Semaphore(limit)
+        self._closed = False
         self._ssl: ssl.SSLContext | None = None
         if origin.scheme == "https":
             self._ssl = ssl_context or _client_ssl()
@@ -235,33 +258,31 @@ class KeepAliveClient:
         ).encode("ascii")
 
     async def post(self, target: bytes, body: bytes, timeout: float) -> tuple[int, bytes]:
-        """Status and body of the response; HttpError, OSError or TimeoutError otherwise."""
-        async with self._slots:
-            connection = self._reuse()
-            try:
-                async with asyncio.timeout(timeout):
-                    if connection is None:
-                        connection = await self._connect()
-                    response = await connection.exchange(
-                        b"POST %s HTTP/1.1\r\n%s%d\r\n\r\n%s"
-                        % (target, self._head, len(body), body)
-                    )
-            except BaseException:
-                if connection is not None:  # its state is unknown: never reuse it
-                    self._forget(connection)
-                raise
-            if response.keep_alive and not connection.closed:
-                connection.idle_since = time.monotonic()
-                self._idle.append(connection)
-            else:
+        """Status and body of the response; HttpError, OSError or TimeoutError otherwise.
+        `timeout` covers the whole call: waiting for a free slot, connecting, the reply."""
+        connection: _Connection | None = None
+        try:
+            async with asyncio.timeout(timeout), self._slots:
+                connection = self._reuse() or await self._connect()
+                response = await connection.exchange(
+                    b"POST %s HTTP/1.1\r\n%s%d\r\n\r\n%s" % (target, self._head, len(body), body)
+                )
+        except BaseException:
+            if connection is not None:  # its state is unknown: never reuse it
                 self._forget(connection)
-            return response.status, response.body
+            raise
+        if response.keep_alive and connection.clean and not self._closed:
+            connection.idle_since = time.monotonic()
+            self._idle.append(connection)
+        else:
+            self._forget(connection)
+        return response.status, response.body
 
     def _reuse(self) -> _Connection | None:
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()  # the most recent: the likeliest to be alive
-            if not connection.closed and now - connection.idle_since < KEEP_IDLE:
+            if connection.clean and now - connection.idle_since < KEEP_IDLE:
                 return connection
             self._forget(connection)
         return None
@@ -274,6 +295,9 @@ class KeepAliveClient:
             self.origin.port,
             ssl=self._ssl,
             server_hostname=self.origin.host if self._ssl else None,
+            # As aiohttp does: where IPv6 is broken, fall back to IPv4 within a moment
+            # instead of hanging until the timeout.
+            happy_eyeballs_delay=0.25,
         )
         self._open.add(connection)
         return connection
@@ -285,9 +309,14 @@ class KeepAliveClient:
             self._idle.remove(connection)
 
     async def close(self) -> None:
-        for connection in list(self._open):
+        """Closes every connection, waiting briefly for TLS to say goodbye. Calls under way
+        on them fail; one still connecting finishes, but its connection is not kept."""
+        self._closed = True
+        connections = list(self._open)
+        for connection in connections:
             self._forget(connection)
-        self._idle.clear()
+        if connections:
+            await asyncio.wait([c.lost for c in connections], timeout=0.25)
 
 
 def _client_ssl() -> ssl.SSLContext:

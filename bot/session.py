@@ -53,8 +53,9 @@ class KeepResponseTypes(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
-# Fields of a returned Message that only repeat what the bot sent.
-ECHOED = ("reply_markup", "entities", "caption_entities")
+# Fields of a returned Message that only repeat what the bot sent, and the field of the
+# method that sent them: a forwarded message's keyboard and formatting are not the bot's.
+ECHOED = {"reply_markup": "reply_markup", "entities": "text", "caption_entities": "caption"}
 
 
 PLAIN = frozenset({str, int, bool, float})
@@ -118,7 +119,9 @@ class BotApiSession(BaseSession):
         try:
             body = json_body(method, bot)
         except HasFiles:
-            return await self.files.make_request(bot, method, timeout)
+            return await self.files.make_request(
+                bot, method, self.timeout if timeout is None else timeout
+            )
         origin, target = self._target(bot.token, method.__api_method__)
         client = self._clients.get(origin)
         if client is None:
@@ -154,15 +157,19 @@ class BotApiSession(BaseSession):
         and entity objects costs more than the rest of the message: a desk reply carries up
         to a dozen buttons and several bold words. The bot never reads what it has just sent
         (it knows), so those fields are dropped before validation; `text` and `caption` stay,
-        as plain text. Errors and anything unusual take aiogram's own path.
+        as plain text (`html_text` of a returned message has no tags). Only what the method
+        supplied is dropped: a forwarded message keeps its own. Uploads, which go through
+        aiohttp, come back whole. Errors and anything unusual take aiogram's own path.
         """
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
             with contextlib.suppress(ValueError, ValidationError):
                 data = json.loads(content)
                 if isinstance(data, dict) and data.get("ok") is True:
                     if isinstance(result := data.get("result"), dict):
-                        for key in ECHOED:
-                            result.pop(key, None)
+                        sent = type(method).model_fields
+                        for key, source in ECHOED.items():
+                            if source in sent:
+                                result.pop(key, None)
                     kind = Response[method.__returning__]  # type: ignore[name-defined]
                     return kind.model_validate(data, context={"bot": bot})
         return super().check_response(bot, method, status_code, content)

@@ -7,7 +7,9 @@ import asyncio
 import datetime
 import io
 import json
+import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -29,6 +31,7 @@ from aiogram.methods import (
     BanChatMember,
     CreateChatInviteLink,
     EditMessageText,
+    ForwardMessage,
     SendMessage,
     SendPhoto,
     TelegramMethod,
@@ -196,7 +199,11 @@ async def test_broken_replies_fail_and_the_connection_is_dropped() -> None:
         b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\ntoo short",  # closed mid-body
         b"SSH-2.0-OpenSSH\r\n\r\n",  # not HTTP
         b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n",
-        b"HTTP/1.1 100 Continue\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\n",  # an interim reply, then nothing
+        b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\nok\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokay\r\n0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"HTTP/1.1 200 OK\r\n",  # closed inside the head
     ]
@@ -213,6 +220,64 @@ async def test_broken_replies_fail_and_the_connection_is_dropped() -> None:
                 await client.post(b"/", b"{}", 5)
         await client.close()
     assert server.connections == len(scripts)
+
+
+async def test_leftover_bytes_and_interim_replies() -> None:
+    """Bytes beyond a response never answer the next request; 1xx replies are skipped."""
+
+    async def chatty(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server):
+        while await s.read_request(reader) is not None:
+            if s.connections == 1:
+                writer.write(reply(b"one") + reply(b"stale"))
+            else:
+                writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + reply(b"two"))
+            await writer.drain()
+
+    async with Server(chatty) as server:
+        client = KeepAliveClient(server.origin)
+        assert await client.post(b"/", b"{}", 5) == (200, b"one")
+        assert await client.post(b"/", b"{}", 5) == (200, b"two")
+        assert await client.post(b"/", b"{}", 5) == (200, b"two")
+        await client.close()
+    assert server.connections == 2
+
+
+async def test_a_body_cut_by_a_reset_is_not_taken_whole() -> None:
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, s: Server):
+        if await s.read_request(reader) is not None:
+            writer.write(b'HTTP/1.0 200 OK\r\n\r\n{"ok": tr')
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+
+    async with Server(reset) as server:
+        client = KeepAliveClient(server.origin)
+        with pytest.raises(HttpError):
+            await client.post(b"/", b"{}", 5)
+        await client.close()
+
+
+async def test_a_closed_client_keeps_no_connection() -> None:
+    async with Server(answer_forever) as server:
+        client = KeepAliveClient(server.origin)
+        assert await client.post(b"/", b"{}", 5) == (200, b'{"ok":true,"result":true}')
+        await client.close()
+        for _ in range(50):  # the server sees its side closed
+            if server.open_now == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert server.open_now == 0
+        # A call made after closing (a job finishing during shutdown) still works, and
+        # its connection is not left open.
+        assert await client.post(b"/", b"{}", 5) == (200, b'{"ok":true,"result":true}')
+        for _ in range(50):
+            if server.open_now == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert server.open_now == 0
+    assert server.connections == 2
 
 
 async def test_a_silent_server_times_out_and_its_connection_is_not_reused() -> None:
@@ -378,6 +443,27 @@ async def test_a_proxy_error_page_and_a_dead_server() -> None:
     with pytest.raises(TelegramNetworkError):
         await bot.send_message(1, "x")
     await session.close()
+
+
+def test_a_forwarded_message_keeps_its_keyboard_and_formatting() -> None:
+    session = create_session(None)
+    bot = Bot(TOKEN, session=session)
+    message = {
+        "message_id": 5,
+        "date": 1_700_000_000,
+        "chat": {"id": 42, "type": "private"},
+        "text": "Sale",
+        "entities": [{"type": "bold", "offset": 0, "length": 4}],
+        "reply_markup": {"inline_keyboard": [[{"text": "Go", "url": "https://example.org"}]]},
+    }
+    content = json.dumps({"ok": True, "result": message})
+    forwarded = session.check_response(
+        bot, ForwardMessage(chat_id=42, from_chat_id=7, message_id=3), 200, content
+    ).result
+    assert forwarded.entities and forwarded.reply_markup
+    sent = session.check_response(bot, SendMessage(chat_id=42, text="Sale"), 200, content)
+    assert sent.result.entities is None and sent.result.reply_markup is None
+    assert sent.result.text == "Sale"
 
 
 def test_the_session_keeps_a_custom_server() -> None:
