@@ -20,7 +20,12 @@ from bot.config import Settings
 from bot.handlers import install
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
 from bot.jobs import Jobs
-from bot.middlewares import IdentityMiddleware, OnceMiddleware, ThrottleMiddleware
+from bot.middlewares import (
+    IdentityMiddleware,
+    OnceMiddleware,
+    RateWindow,
+    ThrottleMiddleware,
+)
 from bot.program import Program, load_program
 from bot.session import create_session
 from bot.shop import Shop
@@ -54,7 +59,9 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def create_dispatcher(shop: Shop) -> Dispatcher:
-    dp = Dispatcher(storage=MemoryStorage(), shop=shop)
+    # `bookings`: confirmations per cashier a minute, handed to the desk's handlers.
+    bookings = RateWindow(shop.settings.cashier_bookings_per_minute, 60)
+    dp = Dispatcher(storage=MemoryStorage(), shop=shop, bookings=bookings)
     # Telegram may deliver an update again (a webhook retry, a poll repeated after a crash).
     dp.update.outer_middleware(OnceMiddleware())
     identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.program.stamps)

@@ -229,15 +229,10 @@ def _pending(row: sqlite3.Row | tuple[Any, ...]) -> PendingOperation:
 class SQLiteStorage:
     """The `storage.base.Storage` interface over one SQLite file."""
 
-    def __init__(
-        self,
-        writer: aiosqlite.Connection,
-        reader: aiosqlite.Connection,
-        quick: sqlite3.Connection | None = None,
-    ) -> None:
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self._writer = writer
         self._reader = reader
-        self._quick = quick
+        self._quick: sqlite3.Connection | None = None  # set by `open` for a file database
 
     @classmethod
     async def open(cls, path: str) -> SQLiteStorage:

@@ -93,6 +93,14 @@ class Server:
             self.open_now -= 1
             writer.close()
 
+    async def all_closed(self, within: float = 0.5) -> bool:
+        """Whether every connection is closed, waiting up to `within` for the client's."""
+        for _ in range(int(within / 0.01)):
+            if self.open_now == 0:
+                return True
+            await asyncio.sleep(0.01)
+        return self.open_now == 0
+
     async def read_request(self, reader: asyncio.StreamReader) -> tuple[bytes, bytes] | None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -264,19 +272,11 @@ async def test_a_closed_client_keeps_no_connection() -> None:
         client = KeepAliveClient(server.origin)
         assert await client.post(b"/", b"{}", 5) == (200, b'{"ok":true,"result":true}')
         await client.close()
-        for _ in range(50):  # the server sees its side closed
-            if server.open_now == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert server.open_now == 0
+        assert await server.all_closed()
         # A call made after closing (a job finishing during shutdown) still works, and
         # its connection is not left open.
         assert await client.post(b"/", b"{}", 5) == (200, b'{"ok":true,"result":true}')
-        for _ in range(50):
-            if server.open_now == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert server.open_now == 0
+        assert await server.all_closed()
     assert server.connections == 2
 
 

@@ -678,15 +678,9 @@ def build_router() -> Router:
 
     # --- confirmations (cashier side) ---------------------------------------------------------
 
-    bookings: dict[int, RateWindow] = {}
-
-    def may_book(shop: Shop, operator_id: int) -> bool:
-        window = bookings.setdefault(0, RateWindow(shop.settings.cashier_bookings_per_minute, 60))
-        return window.allow(operator_id)
-
     @router.callback_query(kb.OpCb.filter(), staff_only)
     async def staff_decides(
-        query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop
+        query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop, bookings: RateWindow
     ) -> None:
         operation = await shop.storage.pending(callback_data.id)
         if operation is not None and operation.kind is EntryKind.REDEEM:
@@ -707,7 +701,7 @@ def build_router() -> Router:
                 await show_redeem_result(bot, shop, result.operation, desk.Outcome.CLOSED)
             return
         if callback_data.ok:
-            if not may_book(shop, query.from_user.id):
+            if not bookings.allow(query.from_user.id):
                 await query.answer(
                     _(
                         "That is more bookings in a minute than a till usually makes. "
