@@ -40,12 +40,12 @@ from tests.fuzz_updates import (
     qr_png,
 )
 from tests.fuzzing import (
-    buttons_data,
     Delivery,
     Driver,
     ErrorLog,
     FuzzTelegram,
     TickClock,
+    buttons_data,
     callback_classes,
     commands_of,
 )
@@ -142,7 +142,8 @@ class Fuzzer(UpdateMaker):
         )
         self.fake.send_message(self.user(telegram_id), "/start " + link.split("start=")[1])
         joined = await self.drive.one("setup")
-        assert any("cashier" in (m.content if (m := self.fake.sent(c)) else "") for c in joined.calls)
+        contents = [m.content for c in joined.calls if (m := self.fake.sent(c))]
+        assert any("cashier" in text for text in contents), contents
 
     async def setup(self) -> None:
         storage = self.app.shop.storage
@@ -181,7 +182,6 @@ class Fuzzer(UpdateMaker):
         Image.new("RGB", (320, 240), "white").save(blank, format="PNG")
         self.images.append(blank.getvalue())
 
-
     # ------------------------------------------------------------------ legitimate flows
 
     async def step(self, telegram_id: int) -> tuple[Delivery, list[SentMessage]]:
@@ -193,8 +193,10 @@ class Fuzzer(UpdateMaker):
     @staticmethod
     def one_reply(replies: list[SentMessage], expect: str, what: str) -> SentMessage:
         if len(replies) != 1 or expect not in replies[0].content:
-            raise FlowFailed(f"{what}: expected one reply with {expect!r}, got "
-                             f"{[m.content[:80] for m in replies]}")
+            raise FlowFailed(
+                f"{what}: expected one reply with {expect!r}, got "
+                f"{[m.content[:80] for m in replies]}"
+            )
         return replies[0]
 
     @staticmethod
@@ -259,8 +261,10 @@ class Fuzzer(UpdateMaker):
         yield
         self.permitted.add(operation)
         if not request.buttons():
-            raise FlowFailed(f"the request {operation} was closed before the customer answered: "
-                             f"{request.content!r}")
+            raise FlowFailed(
+                f"the request {operation} was closed before the customer answered: "
+                f"{request.content!r}"
+            )
         self.fake.press(self.user(customer_id), request, yes)
         await self.step(customer_id)
         self.finished.append(yes)

@@ -25,6 +25,7 @@ JOINED_CUSTOMERS = tuple(range(4001, 4009))
 SEEDED_FIRST, SEEDED_COUNT = 4101, 100
 NEW_USERS_FIRST = 6001
 GROUP_ID, CHANNEL_ID = -100_123, -100_777
+NAMES = ("", "<b>", "=SUM(A1)+", "A&B ", "\u202e", "ไทย ", "🙂" * 30, "x" * 70, "&lt;")
 JUNK_WORDS = (
     "",
     " ",
@@ -114,11 +115,12 @@ class UpdateMaker:
             language = ("en", "uk", "ru", "mk", "th", "de", None)[telegram_id % 7]
             if telegram_id in LEGIT_CASHIERS or telegram_id in LEGIT_CUSTOMERS:
                 language = "en"  # their flows read the replies
-            self.users[telegram_id] = self.fake.user(
-                telegram_id, f"User{telegram_id}", language_code=language
-            )
+            name = f"User{telegram_id}"
+            if telegram_id not in LEGIT_CASHIERS and telegram_id not in LEGIT_CUSTOMERS:
+                # People choose their own names: markup, formulas, bidi controls, long ones.
+                name = self.rng.choice(NAMES) + name
+            self.users[telegram_id] = self.fake.user(telegram_id, name, language_code=language)
         return self.users[telegram_id]
-
 
     def junk_text(self) -> str:
         rng = self.rng
@@ -165,6 +167,19 @@ class UpdateMaker:
         kind = rng.choice(self.callbacks)
         parts = [kind.__prefix__, *(self.junk_value() for _ in kind.model_fields)]
         return ":".join(parts)[:64]
+
+    def cross_forged(self, own: list[SentMessage]) -> str | None:
+        """A value from a button in the actor's own chat (a pending operation's id, a desk
+        view) put into a callback of another kind, every flag set to yes."""
+        values = [part for data in buttons_data(own) for part in data.split(":")[1:2]]
+        if not values:
+            return None
+        kind = self.rng.choice(self.callbacks)
+        fields = [
+            "1" if info.annotation is bool else self.rng.choice(values)
+            for info in kind.model_fields.values()
+        ]
+        return ":".join([kind.__prefix__, *fields])[:64]
 
     def command(self, actor: int) -> str:
         rng = self.rng
@@ -224,19 +239,25 @@ class UpdateMaker:
         elif roll < 0.45:
             self.count("card or phone typed")
             number = rng.choice(list(self.card_numbers.values()))
+            if actor in FUZZ_CASHIERS and rng.random() < 0.3:
+                number = self.card_numbers[actor]  # their own card, as a customer
             self.fake.send_message(user, rng.choice([number, f"{number[:4]} {number[4:]}"]))
         elif roll < 0.62 and own:
             self.press_own(user, own)
         elif roll < 0.72 and own:
             self.count("replayed or forged callback")
-            data = rng.choice(self.seen_data) if self.seen_data and rng.random() < 0.5 else None
+            data = rng.choice(self.seen_data) if self.seen_data and rng.random() < 0.4 else None
+            if data is None and rng.random() < 0.4:
+                data = self.cross_forged(own)
             self.fake.press(user, rng.choice(own), data or self.forged_data())
         elif roll < 0.77:
             self.photo(user)
         elif roll < 0.81:
             self.count("contact")
             other = rng.choice([actor, actor + 1, 999_999, None])
-            phone = rng.choice(["+380671234567", "380501112233", "+38970123456", "123", "+66812345678"])
+            phone = rng.choice(
+                ["+380671234567", "380501112233", "+38970123456", "123", "+66812345678"]
+            )
             self.fake.send_contact(user, phone, other)
         elif roll < 0.85:
             self.edited(user)
@@ -252,7 +273,9 @@ class UpdateMaker:
         else:
             self.count("document")
             data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
-            self.fake.send_document(user, data, rng.choice(["a.pdf", "card.png", "x"]), "application/octet-stream")
+            self.fake.send_document(
+                user, data, rng.choice(["a.pdf", "card.png", "x"]), "application/octet-stream"
+            )
 
     def unhandled_update(self, user: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """A well-formed update of a type the bot has no handler for, or of a type newer
@@ -266,26 +289,46 @@ class UpdateMaker:
         choices: list[tuple[str, dict[str, Any]]] = [
             (
                 "my_chat_member",
-                {"chat": chat, "from": user, "date": when, "old_chat_member": member,
-                 "new_chat_member": left},
+                {
+                    "chat": chat,
+                    "from": user,
+                    "date": when,
+                    "old_chat_member": member,
+                    "new_chat_member": left,
+                },
             ),
             (
                 "chat_member",
-                {"chat": group, "from": user, "date": when, "old_chat_member": left,
-                 "new_chat_member": member},
+                {
+                    "chat": group,
+                    "from": user,
+                    "date": when,
+                    "old_chat_member": left,
+                    "new_chat_member": member,
+                },
             ),
             ("inline_query", {"id": "q1", "from": user, "query": self.junk_text(), "offset": ""}),
             ("chosen_inline_result", {"result_id": "r", "from": user, "query": "x"}),
             (
                 "message_reaction",
-                {"chat": chat, "message_id": 1, "user": user, "date": when, "old_reaction": [],
-                 "new_reaction": [{"type": "emoji", "emoji": "👍"}]},
+                {
+                    "chat": chat,
+                    "message_id": 1,
+                    "user": user,
+                    "date": when,
+                    "old_reaction": [],
+                    "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+                },
             ),
-            ("chat_join_request", {"chat": group, "from": user, "user_chat_id": user["id"],
-                                   "date": when}),
+            (
+                "chat_join_request",
+                {"chat": group, "from": user, "user_chat_id": user["id"], "date": when},
+            ),
             ("business_message", {**message, "business_connection_id": "b1"}),
-            ("edited_business_message", {**message, "business_connection_id": "b1",
-                                         "edit_date": when}),
+            (
+                "edited_business_message",
+                {**message, "business_connection_id": "b1", "edit_date": when},
+            ),
             ("some_update_from_the_future", {"id": 1, "from": user, "anything": [1, 2]}),
         ]
         return self.rng.choice(choices)
@@ -315,7 +358,9 @@ class UpdateMaker:
             self.fake.send_unreadable_photo(user, bytes(rng.randrange(256) for _ in range(64)))
             return
         self.count("photo")
-        self.fake.send_photo(user, rng.choice(self.images), rng.choice([None, "", self.junk_text()]))
+        self.fake.send_photo(
+            user, rng.choice(self.images), rng.choice([None, "", self.junk_text()])
+        )
 
     def edited(self, user: dict[str, Any]) -> None:
         earlier = self.fake.user_message(user["id"], self.rng.randrange(1000))
@@ -332,12 +377,22 @@ class UpdateMaker:
         """A group, a supergroup or a channel the bot was added to."""
         rng = self.rng
         chat_type = rng.choice(["group", "supergroup", "channel"])
-        chat = {"id": CHANNEL_ID if chat_type == "channel" else GROUP_ID, "type": chat_type, "title": "Shop fans"}
-        message: dict[str, Any] = {"message_id": rng.randrange(1, 10**6), "chat": chat, "date": 1_700_000_000}
+        chat = {
+            "id": CHANNEL_ID if chat_type == "channel" else GROUP_ID,
+            "type": chat_type,
+            "title": "Shop fans",
+        }
+        message: dict[str, Any] = {
+            "message_id": rng.randrange(1, 10**6),
+            "chat": chat,
+            "date": 1_700_000_000,
+        }
         text = rng.choice([self.command(user["id"]), self.junk_text(), bad_card_number(rng)])
         message["text"] = text
         if text.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
         if chat_type == "channel":
             self.count("channel post")
             self.fake.inject(rng.choice(["channel_post", "edited_channel_post"]), message)
