@@ -675,6 +675,51 @@ class SQLiteStorage:
 
         return await self._write(body)
 
+    async def grant_birthday(
+        self, customer_id: int, points: int, year: int, expires_at: datetime | None = None
+    ) -> Booking | None:
+        """The year's birthday bonus, once per person: None when the same Telegram user
+        already had this year's on a card they have since deleted ("forget me", then joining
+        again), recognised by `former_key` like the welcome and referral bonuses."""
+        operation_id = f"birthday:{customer_id}:{year}"
+
+        def body(db: sqlite3.Connection) -> Any:
+            booked = self._already_booked_sync(db, operation_id)
+            if booked is not None:
+                return booked
+            row = _one_sync(
+                db,
+                "SELECT telegram_id FROM customers WHERE id = ? AND forgotten_at IS NULL",
+                (customer_id,),
+            )
+            if row is None or row[0] is None:
+                return None
+            earlier = _one_sync(
+                db,
+                "SELECT 1 FROM customers c JOIN ledger l "
+                "ON l.operation_id = 'birthday:' || c.id || ':' || ? "
+                "WHERE c.former_key = ? LIMIT 1",
+                (year, self._former_key_sync(db, row[0])),
+            )
+            if earlier:
+                return None
+            entry, balance = self._append_sync(
+                db,
+                customer_id,
+                EntryKind.BIRTHDAY,
+                points,
+                operation_id,
+                f"birthday {year}",
+                None,
+                None,
+                None,
+                _ts(utcnow()),
+                expires_at=_ts(expires_at) if expires_at else None,
+            )
+            return Booking(entry, True, balance)
+
+        return await self._write(body)
+
     def _already_booked_sync(self, db: sqlite3.Connection, operation_id: str) -> Booking | None:
         row = _one_sync(
             db, f"SELECT {LEDGER_COLUMNS} FROM ledger WHERE operation_id = ?", (operation_id,)
