@@ -54,7 +54,7 @@ from storage.base import (
     StaffMember,
     WeeklySeries,
 )
-from storage.migrations import MIGRATIONS
+from storage.migrations import MIGRATIONS, SQL_FUNCTIONS
 
 CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
@@ -316,6 +316,8 @@ class SQLiteStorage:
                 raise RuntimeError(
                     f"database schema {version} is newer than this program ({len(MIGRATIONS)})"
                 )
+            for name, function in SQL_FUNCTIONS.items():
+                db.create_function(name, 1, function, deterministic=True)
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _split_sql(script):
                     db.execute(statement)
@@ -523,19 +525,14 @@ class SQLiteStorage:
         return await self._write(body)
 
     async def customers_by_phone(self, phone: str) -> list[Customer]:
-        """Exact match first; else the same last nine digits (a number typed without country
-        code), so '067 123 45 67' finds '+380671234567'."""
+        """Customers with exactly this number: numbers are stored in E.164 and a typed one is
+        parsed into it first (`bot.phones.parse_phone`), so no guessing by trailing digits,
+        which missed North Macedonia's 8-digit numbers and could match another country's."""
         rows = await self._reader.execute_fetchall(
-            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ? AND forgotten_at IS NULL",
+            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ? AND forgotten_at IS NULL "
+            "LIMIT 5",
             (phone,),
         )
-        if not rows and len(phone) >= 10:
-            tail = phone[-9:]
-            rows = await self._reader.execute_fetchall(
-                f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone LIKE ? "
-                "AND forgotten_at IS NULL LIMIT 5",
-                ("%" + tail,),
-            )
         return [_customer(row) for row in rows]
 
     # --- ledger ------------------------------------------------------------------------
