@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot import loyalty, referrals
-from bot.phones import normalize_phone
+from bot.phones import parse_phone
 from bot.program import Earned, Reward, Tier, lot_expiry, reversal_points
 from bot.shop import Shop
 from bot.tokens import new_operation_id, normalize_card_number
@@ -67,7 +67,8 @@ async def find_customers(shop: Shop, text: str) -> list[Customer] | None:
         found = await shop.storage.customer_by_card_number(number)
         return [found] if found else []
     compact = text.strip()
-    phone = normalize_phone(compact)
+    # In the shop's country ('070 123 456' in North Macedonia) or international (+...).
+    phone = parse_phone(compact, shop.settings.phone_region)
     digits = sum(c.isdigit() for c in compact)
     if phone is not None and (compact.startswith("+") or digits >= 9):
         return await shop.storage.customers_by_phone(phone)

@@ -24,7 +24,6 @@ from storage import (
     Audience,
     Booking,
     Customer,
-    EntryKind,
     ExpiringPoints,
     Offer,
     OfferKind,
@@ -120,22 +119,21 @@ async def review_downgrades(shop: Shop) -> list[tuple[Customer, Tier]]:
 
 async def grant_birthdays(shop: Shop, day: date) -> list[tuple[Customer, Booking]]:
     """Birthday bonuses for one local day; the operation id (customer, year) makes a second
-    run, a restart or a caught-up day grant nothing twice."""
+    run, a restart or a caught-up day grant nothing twice, and a customer who deleted their
+    card and joined again gets nothing the year they already had one."""
     if shop.program.birthday_bonus <= 0:
         return []
     granted = []
     for customer in await shop.storage.birthday_customers(day.month, day.day):
         if customer.birthday is None or birthday_this_year(customer.birthday, day.year) != day:
             continue
-        booking = await shop.storage.book(
+        booking = await shop.storage.grant_birthday(
             customer.id,
-            EntryKind.BIRTHDAY,
             shop.program.birthday_bonus,
-            f"birthday:{customer.id}:{day.year}",
-            reason=f"birthday {day.year}",
+            day.year,
             expires_at=expiry_from_now(shop.program),
         )
-        if booking.created:
+        if booking is not None and booking.created:
             granted.append((customer, booking))
     return granted
 

@@ -452,6 +452,9 @@ class Storage(Protocol):
         expires_at: datetime | None = None,
         offer_id: int | None = None,
     ) -> Booking: ...
+    async def grant_birthday(
+        self, customer_id: int, points: int, year: int, expires_at: datetime | None = None
+    ) -> Booking | None: ...
     async def reverse(
         self,
         original_id: int,

@@ -54,7 +54,7 @@ from storage.base import (
     StaffMember,
     WeeklySeries,
 )
-from storage.migrations import MIGRATIONS
+from storage.migrations import MIGRATIONS, SQL_FUNCTIONS
 
 CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
@@ -316,6 +316,8 @@ class SQLiteStorage:
                 raise RuntimeError(
                     f"database schema {version} is newer than this program ({len(MIGRATIONS)})"
                 )
+            for name, function in SQL_FUNCTIONS.items():
+                db.create_function(name, 1, function, deterministic=True)
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _split_sql(script):
                     db.execute(statement)
@@ -523,19 +525,14 @@ class SQLiteStorage:
         return await self._write(body)
 
     async def customers_by_phone(self, phone: str) -> list[Customer]:
-        """Exact match first; else the same last nine digits (a number typed without country
-        code), so '067 123 45 67' finds '+380671234567'."""
+        """Customers with exactly this number: numbers are stored in E.164 and a typed one is
+        parsed into it first (`bot.phones.parse_phone`), so no guessing by trailing digits,
+        which missed North Macedonia's 8-digit numbers and could match another country's."""
         rows = await self._reader.execute_fetchall(
-            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ? AND forgotten_at IS NULL",
+            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ? AND forgotten_at IS NULL "
+            "LIMIT 5",
             (phone,),
         )
-        if not rows and len(phone) >= 10:
-            tail = phone[-9:]
-            rows = await self._reader.execute_fetchall(
-                f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone LIKE ? "
-                "AND forgotten_at IS NULL LIMIT 5",
-                ("%" + tail,),
-            )
         return [_customer(row) for row in rows]
 
     # --- ledger ------------------------------------------------------------------------
@@ -671,6 +668,51 @@ class SQLiteStorage:
             )
             if offer_id is not None:
                 self._use_offer_sync(db, offer_id, customer_id, operation_id, operator_id)
+            return Booking(entry, True, balance)
+
+        return await self._write(body)
+
+    async def grant_birthday(
+        self, customer_id: int, points: int, year: int, expires_at: datetime | None = None
+    ) -> Booking | None:
+        """The year's birthday bonus, once per person: None when the same Telegram user
+        already had this year's on a card they have since deleted ("forget me", then joining
+        again), recognised by `former_key` like the welcome and referral bonuses."""
+        operation_id = f"birthday:{customer_id}:{year}"
+
+        def body(db: sqlite3.Connection) -> Any:
+            booked = self._already_booked_sync(db, operation_id)
+            if booked is not None:
+                return booked
+            row = _one_sync(
+                db,
+                "SELECT telegram_id FROM customers WHERE id = ? AND forgotten_at IS NULL",
+                (customer_id,),
+            )
+            if row is None or row[0] is None:
+                return None
+            earlier = _one_sync(
+                db,
+                "SELECT 1 FROM customers c JOIN ledger l "
+                "ON l.operation_id = 'birthday:' || c.id || ':' || ? "
+                "WHERE c.former_key = ? LIMIT 1",
+                (year, self._former_key_sync(db, row[0])),
+            )
+            if earlier:
+                return None
+            entry, balance = self._append_sync(
+                db,
+                customer_id,
+                EntryKind.BIRTHDAY,
+                points,
+                operation_id,
+                f"birthday {year}",
+                None,
+                None,
+                None,
+                _ts(utcnow()),
+                expires_at=_ts(expires_at) if expires_at else None,
+            )
             return Booking(entry, True, balance)
 
         return await self._write(body)
