@@ -262,7 +262,7 @@ async def test_refund_full_partial_and_shortfall(app: Application, fake: FakeTel
     assert "75.00" in prompt.content
     fake.press(cashier, prompt, prompt.callback("Refund"))
     draft = await fake.next_message(CASHIER_ID)
-    assert "75 points" in draft.content
+    assert "-25 points" in draft.content  # what is left of the purchase's points, not 75
     fake.press(cashier, draft, draft.callback("Confirm"))
     await fake.next_message(3007)
     booked = fake.messages(CASHIER_ID)[-1]
