@@ -189,9 +189,7 @@ async def test_owner_stats_export_adjust_and_alerts(start_app: Start, fake: Fake
     # The same update handled again (as after a restart, when Telegram redelivers what was
     # not acknowledged) only drafts again: nothing is booked before a button is pressed.
     fake._enqueue("message", sent)
-    await fake.wait_for(
-        lambda: sum("Confirm?" in m.content for m in fake.messages(OWNER_ID)) == 2
-    )
+    await fake.wait_for(lambda: sum("Confirm?" in m.content for m in fake.messages(OWNER_ID)) == 2)
     assert (await app.shop.storage.customer(customer.id)).balance == 80  # type: ignore[union-attr]
     fake.press(owner, ask, ask.callback("Confirm"))
     fake.press(owner, ask, ask.callback("Confirm"))  # a double tap
