@@ -24,6 +24,8 @@ from storage import (
     Audience,
     Booking,
     Customer,
+    EarningContext,
+    EntryKind,
     ExpiringPoints,
     Offer,
     OfferKind,
@@ -62,25 +64,23 @@ async def purchase_earning(shop: Shop, customer: Customer, bill_minor: int) -> E
     context = await shop.storage.earning_context(
         customer.id, tier_window_start(shop.program, now), today_starts(shop, now)
     )
+    return earning_in(shop.program, customer, bill_minor, context, now)
+
+
+def earning_in(
+    program: Program, customer: Customer, bill_minor: int, context: EarningContext, now: datetime
+) -> Earned:
+    """What a purchase earns given the customer's earning context (a pure rule: it also runs
+    inside the booking transaction, against the context as it stands there)."""
     earned = earning_for(
-        shop.program,
-        bill_minor,
-        context.spend_minor,
-        context.earned_today,
-        context.last_earned_at,
-        now,
+        program, bill_minor, context.spend_minor, context.earned_today, context.last_earned_at, now
     )
     # The multiplier follows the tier in force (which can be above what recent spend
     # reached until the daily review lowers it).
-    tier = current_tier(shop.program, customer)
-    if shop.program.tier_index(tier.name) > shop.program.tier_index(earned.tier.name):
+    tier = current_tier(program, customer)
+    if program.tier_index(tier.name) > program.tier_index(earned.tier.name):
         earned = earning_for(
-            shop.program,
-            bill_minor,
-            tier.spend_minor,
-            context.earned_today,
-            context.last_earned_at,
-            now,
+            program, bill_minor, tier.spend_minor, context.earned_today, context.last_earned_at, now
         )
     return earned
 
