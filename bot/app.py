@@ -29,6 +29,7 @@ from bot.middlewares import (
 from bot.program import Program, load_program
 from bot.session import create_session
 from bot.shop import Shop
+from bot.steps import Commands, LeaveStepOnCommand
 from storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def create_dispatcher(shop: Shop) -> Dispatcher:
         observer.outer_middleware(locale)
         observer.outer_middleware(throttle)
     install(dp, shop.i18n)
+    # Last, once every handler is in place: a command typed during a step leaves the step.
+    dp.message.outer_middleware(LeaveStepOnCommand(Commands.of(dp)))
     return dp
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import LANGUAGES, N_
+from bot.phones import default_region, is_region
 
 TOKEN_RE = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,64}$")
 URL_RE = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
@@ -45,6 +46,7 @@ class RawSettings(BaseSettings):
     shop_name: str = "Our shop"
     timezone: str = "UTC"
     default_locale: str = "en"
+    phone_region: str = ""
     log_level: str = "INFO"
     program_file: str = ""
     broadcast_rate: str = "25"
@@ -75,6 +77,8 @@ class Settings:
     webhook_secret: str = ""
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
+    # Local phone numbers ('067 123 45 67') are read as this country's; None: only +numbers.
+    phone_region: str | None = None
 
 
 def parse_database_url(url: str) -> str:
@@ -176,6 +180,22 @@ def load_settings(env_file: str | None = ".env") -> Settings:
                 "DEFAULT_LOCALE",
                 N_("DEFAULT_LOCALE must be one of {choices}, got {value}."),
                 {"value": raw.default_locale, "choices": ", ".join(LANGUAGES)},
+            )
+        )
+
+    region_text = raw.phone_region.strip().upper()
+    phone_region = region_text or default_region(locale)
+    if region_text == "NONE":
+        phone_region = None
+    elif region_text and not is_region(region_text):
+        problems.append(
+            Problem(
+                "PHONE_REGION",
+                N_(
+                    "PHONE_REGION must be a two-letter country code like UA, RU, MK or TH "
+                    "(or none), got {value}."
+                ),
+                {"value": raw.phone_region},
             )
         )
 
@@ -285,4 +305,5 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         webhook_secret=webhook_secret,
         webhook_host=host or "127.0.0.1",
         webhook_port=port or 8080,
+        phone_region=phone_region,
     )

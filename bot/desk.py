@@ -8,28 +8,36 @@ pressed, or the update retried, it books once.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot import loyalty, referrals
-from bot.phones import normalize_phone
-from bot.program import Earned, Reward, Tier, lot_expiry, reversal_points
+from bot.phones import parse_phone
+from bot.program import (
+    Earned,
+    Program,
+    Reward,
+    Tier,
+    lot_expiry,
+    max_redeemable,
+    reversal_points,
+    tier_window_start,
+)
 from bot.shop import Shop
 from bot.tokens import new_operation_id, normalize_card_number
 from storage import (
     Booking,
     Customer,
+    EarningContext,
     EntryKind,
-    InsufficientPoints,
-    NothingToReverse,
     Offer,
     OfferKind,
-    OfferUnavailable,
     Operation,
     ReferralDecision,
 )
-from storage.base import PendingOperation, PendingStatus
+from storage.base import BookingRules, PendingOperation, PendingStatus, Settled, Settlement
 from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,7 @@ class Outcome(StrEnum):
     INSUFFICIENT = "insufficient"
     NOTHING_LEFT = "nothing_left"
     OFFER_GONE = "offer_gone"
+    OVER_LIMIT = "over_limit"  # more points than the bill may take any more
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,7 @@ class Result:
     booking: Booking | None = None
     upgraded: Tier | None = None  # the tier a purchase lifted the customer to
     referral: ReferralDecision | None = None  # a referral this purchase or refund decided
+    moved: bool = False  # this call settled the operation: it tells both chats
 
 
 async def find_customers(shop: Shop, text: str) -> list[Customer] | None:
@@ -67,7 +77,8 @@ async def find_customers(shop: Shop, text: str) -> list[Customer] | None:
         found = await shop.storage.customer_by_card_number(number)
         return [found] if found else []
     compact = text.strip()
-    phone = normalize_phone(compact)
+    # In the shop's country ('070 123 456' in North Macedonia) or international (+...).
+    phone = parse_phone(compact, shop.settings.phone_region)
     digits = sum(c.isdigit() for c in compact)
     if phone is not None and (compact.startswith("+") or digits >= 9):
         return await shop.storage.customers_by_phone(phone)
@@ -179,6 +190,23 @@ async def draft_donation(shop: Shop, customer: Customer, points: int) -> Pending
     )
 
 
+async def draft_adjustment(
+    shop: Shop, customer: Customer, operator_id: int, points: int, reason: str
+) -> PendingOperation:
+    """An owner's correction, booked by its button (the id is drawn with the button, so a
+    redelivered /adjust drafts again but books nothing until pressed)."""
+    return await _draft(
+        shop,
+        EntryKind.ADJUST,
+        customer,
+        operator_id,
+        points,
+        None,
+        STAFF_CONFIRM_TTL,
+        reward=reason,
+    )
+
+
 async def draft_reversal(
     shop: Shop, customer: Customer, operator_id: int, operation: Operation, refund_minor: int | None
 ) -> PendingOperation:
@@ -190,6 +218,7 @@ async def draft_reversal(
         points = min(
             operation.open_points,
             reversal_points(entry.amount, entry.bill_minor or 0, operation.refunded_minor, bill),
+            await shop.storage.lot_left(entry.id),  # expired or spent points are gone once
         )
         refund_minor = bill
     return await _draft(
@@ -204,86 +233,116 @@ async def draft_reversal(
     )
 
 
-async def _open(shop: Shop, operation_id: str, presser: int, by_customer: bool) -> Result | None:
-    """The checks every confirmation shares; a Result means "stop here"."""
+# Which operations each button may settle: a button of one kind never settles another.
+STAFF_BUTTON = frozenset({EntryKind.PURCHASE, EntryKind.REFUND, EntryKind.ADJUST})
+REDEEM_BUTTON = frozenset({EntryKind.REDEEM})
+DONATION_BUTTON = frozenset({EntryKind.DONATION})
+_OUTCOMES = {
+    Settlement.DONE: Outcome.BOOKED,
+    Settlement.ALREADY: Outcome.ALREADY,
+    Settlement.EXPIRED: Outcome.EXPIRED,
+    Settlement.CLOSED: Outcome.CLOSED,
+    Settlement.UNKNOWN: Outcome.UNKNOWN,
+    Settlement.INSUFFICIENT: Outcome.INSUFFICIENT,
+    Settlement.OVER_LIMIT: Outcome.OVER_LIMIT,
+    Settlement.NOTHING_LEFT: Outcome.NOTHING_LEFT,
+    Settlement.OFFER_GONE: Outcome.OFFER_GONE,
+}
+
+
+def own_card(operator_id: int, customer: Customer) -> bool:
+    """Nobody books on their own card; owners correct their own points with /adjust."""
+    return customer.telegram_id is not None and customer.telegram_id == operator_id
+
+
+async def _authorize(
+    shop: Shop,
+    operation_id: str,
+    presser: int,
+    kinds: frozenset[EntryKind],
+    by_customer: bool | None,
+) -> Result | PendingOperation:
+    """Who may press: the customer for what they confirm, the cashier who drew it for the
+    rest (and to withdraw a request); only through the operation's own kind of button.
+    A Result means "stop here"; `by_customer` None: as the kind says."""
     operation = await shop.storage.pending(operation_id)
-    if operation is None:
+    if operation is None or operation.kind not in kinds:
         return Result(Outcome.UNKNOWN)
+    customer = await shop.storage.customer(operation.customer_id)
+    if customer is None:
+        return Result(Outcome.UNKNOWN)
+    if by_customer is None:
+        by_customer = operation.kind in CUSTOMER_CONFIRMS
+    if operation.kind not in (EntryKind.ADJUST, EntryKind.DONATION) and own_card(
+        operation.operator_id, customer
+    ):
+        return Result(Outcome.FORBIDDEN, operation)
     if by_customer:
-        customer = await shop.storage.customer(operation.customer_id)
-        allowed = customer is not None and customer.telegram_id == presser
+        allowed = operation.kind in CUSTOMER_CONFIRMS and customer.telegram_id == presser
     else:
         allowed = operation.operator_id == presser
     if not allowed:
         return Result(Outcome.FORBIDDEN, operation)
-    booked = await shop.storage.entry_by_operation(operation.id)
-    if booked is not None or operation.status is PendingStatus.CONFIRMED:
-        return Result(Outcome.ALREADY, operation)
-    if operation.status is PendingStatus.EXPIRED:
-        return Result(Outcome.EXPIRED, operation)
-    if operation.status is not PendingStatus.PENDING:
-        return Result(Outcome.CLOSED, operation)
-    if utcnow() > operation.expires_at:
-        await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.EXPIRED)
-        return Result(Outcome.EXPIRED, operation)
-    return None
+    return operation
 
 
-async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool) -> Result:
-    """Book a drafted operation once: a purchase or reversal by its cashier, a redemption
-    by its customer."""
-    stop = await _open(shop, operation_id, presser, by_customer)
-    if stop is not None:
-        return stop
-    operation = await shop.storage.pending(operation_id)
+def reprice(
+    program: Program, offer: Offer | None
+) -> Callable[[PendingOperation, Customer, EarningContext | None], PendingOperation | None]:
+    """The rules the booking transaction applies to a draft against the ledger as it is then:
+    a purchase earns at most what it may earn now (drafts opened side by side share one daily
+    cap and one cooldown), a redemption takes no more than the bill's share."""
+
+    def rule(
+        operation: PendingOperation, customer: Customer, context: EarningContext | None
+    ) -> PendingOperation | None:
+        if operation.kind is EntryKind.PURCHASE and context is not None:
+            bill = operation.bill_minor or 0
+            earned = loyalty.earning_in(program, customer, bill, context, utcnow())
+            allowed = offer_points(offer, earned.points)
+            if allowed < operation.points:
+                return replace(operation, points=allowed, rules=earned.rules(program))
+            return operation
+        if operation.kind is EntryKind.REDEEM and operation.bill_minor is not None:
+            tier = loyalty.current_tier(program, customer)
+            if max_redeemable(program, operation.points, operation.bill_minor, tier) < (
+                operation.points
+            ):
+                return None
+        return operation
+
+    return rule
+
+
+def _result(settled: Settled) -> Result:
+    return Result(
+        _OUTCOMES[settled.outcome], settled.operation, settled.booking, moved=settled.moved
+    )
+
+
+async def confirm(
+    shop: Shop, operation_id: str, presser: int, kinds: frozenset[EntryKind]
+) -> Result:
+    """Book a drafted operation once: a purchase, reversal or adjustment by whoever drew
+    it, a redemption or donation by its customer, each through its own kind of button."""
+    found = await _authorize(shop, operation_id, presser, kinds, None)
+    if isinstance(found, Result):
+        return found
+    now = utcnow()
+    offer = await shop.storage.offer(found.offer_id) if found.offer_id is not None else None
+    rules = BookingRules(
+        reprice=reprice(shop.program, offer),
+        reversal=reversal_points,
+        window_start=tier_window_start(shop.program, now),
+        day_start=loyalty.today_starts(shop, now),
+        lot_expires_at=lot_expiry(shop.program, now),
+    )
+    settled = await shop.storage.confirm_pending(operation_id, rules)
+    result = _result(settled)
+    if result.outcome is not Outcome.BOOKED or settled.booking is None:
+        return result
+    operation, booking = settled.operation, settled.booking
     assert operation is not None
-    if (operation.kind in CUSTOMER_CONFIRMS) != by_customer:
-        return Result(Outcome.FORBIDDEN, operation)
-    expires_at = lot_expiry(shop.program, utcnow())
-    try:
-        if operation.kind is EntryKind.REFUND:
-            assert operation.reverses_id is not None
-            booking = await shop.storage.reverse(
-                operation.reverses_id,
-                operation.bill_minor,
-                operation.id,
-                operation.operator_id,
-                reversal_points,
-                expires_at=expires_at,
-            )
-        else:
-            sign = -1 if operation.kind in CUSTOMER_CONFIRMS else 1
-            reason = operation.kind.value
-            if operation.reward:
-                reason += ": " + operation.reward
-            booking = await shop.storage.book(
-                operation.customer_id,
-                operation.kind,
-                sign * operation.points,
-                operation.id,
-                reason=reason,
-                operator_id=operation.operator_id,
-                bill_minor=operation.bill_minor,
-                rules=operation.rules,
-                expires_at=expires_at if sign > 0 else None,
-                offer_id=operation.offer_id,
-            )
-    except InsufficientPoints:
-        await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.DECLINED)
-        return Result(Outcome.INSUFFICIENT, operation)
-    except OfferUnavailable:
-        await shop.storage.move_pending(
-            operation.id, PendingStatus.PENDING, PendingStatus.CANCELLED
-        )
-        return Result(Outcome.OFFER_GONE, operation)
-    except NothingToReverse:
-        await shop.storage.move_pending(
-            operation.id, PendingStatus.PENDING, PendingStatus.CANCELLED
-        )
-        return Result(Outcome.NOTHING_LEFT, operation)
-    await shop.storage.move_pending(operation.id, PendingStatus.PENDING, PendingStatus.CONFIRMED)
-    if not booking.created:
-        return Result(Outcome.ALREADY, operation, booking)
     log.info(
         "booked %s: operator %s, customer %s, points %+d, bill %s, operation %s",
         operation.kind.value,
@@ -299,23 +358,28 @@ async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool
         referral = await referrals.on_purchase(shop, booking, operation.operator_id)
     elif operation.kind is EntryKind.REFUND:
         referral = await referrals.on_refund(shop, booking)
-    return Result(Outcome.BOOKED, operation, booking, upgraded, referral)
+    return replace(result, upgraded=upgraded, referral=referral)
 
 
 async def close(
-    shop: Shop, operation_id: str, presser: int, by_customer: bool, status: PendingStatus
+    shop: Shop,
+    operation_id: str,
+    presser: int,
+    kinds: frozenset[EntryKind],
+    status: PendingStatus,
+    by_customer: bool = False,
 ) -> Result:
-    """Cancel (cashier) or decline (customer) an operation that is still pending."""
-    stop = await _open(shop, operation_id, presser, by_customer)
-    if stop is not None:
-        return stop
-    operation = await shop.storage.pending(operation_id)
-    if by_customer and (operation is None or operation.kind not in CUSTOMER_CONFIRMS):
-        # A customer may only turn down a spending request, never a cashier's draft.
-        return Result(Outcome.FORBIDDEN, operation)
-    moved = await shop.storage.move_pending(operation_id, PendingStatus.PENDING, status)
-    operation = await shop.storage.pending(operation_id)
-    return Result(Outcome.BOOKED if moved else Outcome.CLOSED, operation)
+    """Cancel (cashier) or decline (customer) an operation that is still pending; an
+    operation already in the ledger stays booked. `moved` tells whether this call closed it."""
+    found = await _authorize(shop, operation_id, presser, kinds, by_customer)
+    if isinstance(found, Result):
+        return found
+    return _result(await shop.storage.close_pending(operation_id, status))
+
+
+async def expire(shop: Shop, operation_id: str) -> Result:
+    """The unanswered request's time is up: expired, unless it was settled first."""
+    return _result(await shop.storage.close_pending(operation_id, PendingStatus.EXPIRED))
 
 
 async def shift_entries(shop: Shop, operator_id: int) -> list:  # type: ignore[type-arg]

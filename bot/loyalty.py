@@ -24,6 +24,7 @@ from storage import (
     Audience,
     Booking,
     Customer,
+    EarningContext,
     EntryKind,
     ExpiringPoints,
     Offer,
@@ -63,25 +64,23 @@ async def purchase_earning(shop: Shop, customer: Customer, bill_minor: int) -> E
     context = await shop.storage.earning_context(
         customer.id, tier_window_start(shop.program, now), today_starts(shop, now)
     )
+    return earning_in(shop.program, customer, bill_minor, context, now)
+
+
+def earning_in(
+    program: Program, customer: Customer, bill_minor: int, context: EarningContext, now: datetime
+) -> Earned:
+    """What a purchase earns given the customer's earning context (a pure rule: it also runs
+    inside the booking transaction, against the context as it stands there)."""
     earned = earning_for(
-        shop.program,
-        bill_minor,
-        context.spend_minor,
-        context.earned_today,
-        context.last_earned_at,
-        now,
+        program, bill_minor, context.spend_minor, context.earned_today, context.last_earned_at, now
     )
     # The multiplier follows the tier in force (which can be above what recent spend
     # reached until the daily review lowers it).
-    tier = current_tier(shop.program, customer)
-    if shop.program.tier_index(tier.name) > shop.program.tier_index(earned.tier.name):
+    tier = current_tier(program, customer)
+    if program.tier_index(tier.name) > program.tier_index(earned.tier.name):
         earned = earning_for(
-            shop.program,
-            bill_minor,
-            tier.spend_minor,
-            context.earned_today,
-            context.last_earned_at,
-            now,
+            program, bill_minor, tier.spend_minor, context.earned_today, context.last_earned_at, now
         )
     return earned
 
@@ -120,22 +119,21 @@ async def review_downgrades(shop: Shop) -> list[tuple[Customer, Tier]]:
 
 async def grant_birthdays(shop: Shop, day: date) -> list[tuple[Customer, Booking]]:
     """Birthday bonuses for one local day; the operation id (customer, year) makes a second
-    run, a restart or a caught-up day grant nothing twice."""
+    run, a restart or a caught-up day grant nothing twice, and a customer who deleted their
+    card and joined again gets nothing the year they already had one."""
     if shop.program.birthday_bonus <= 0:
         return []
     granted = []
     for customer in await shop.storage.birthday_customers(day.month, day.day):
         if customer.birthday is None or birthday_this_year(customer.birthday, day.year) != day:
             continue
-        booking = await shop.storage.book(
+        booking = await shop.storage.grant_birthday(
             customer.id,
-            EntryKind.BIRTHDAY,
             shop.program.birthday_bonus,
-            f"birthday:{customer.id}:{day.year}",
-            reason=f"birthday {day.year}",
+            day.year,
             expires_at=expiry_from_now(shop.program),
         )
-        if booking.created:
+        if booking is not None and booking.created:
             granted.append((customer, booking))
     return granted
 

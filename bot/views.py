@@ -497,6 +497,7 @@ def outcome_text(outcome: Outcome) -> str:
         Outcome.INSUFFICIENT: _("Not enough points any more. Nothing was booked."),
         Outcome.NOTHING_LEFT: _("This operation has already been refunded in full."),
         Outcome.OFFER_GONE: _("This offer is no longer available. Nothing was booked."),
+        Outcome.OVER_LIMIT: _("More points than this bill may take now. Nothing was booked."),
         Outcome.BOOKED: _("Done."),
     }[outcome]
 

@@ -83,6 +83,7 @@ class PendingStatus(StrEnum):
     DECLINED = "declined"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    REFUSED = "refused"  # confirmed, but the booking was refused (points, limits, offer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,14 @@ class Operation:
     def open_minor(self) -> int:
         return (self.entry.bill_minor or 0) - self.refunded_minor
 
+    @property
+    def reversible(self) -> bool:
+        """Whether anything is left to reverse: a redemption's points not yet given back,
+        a purchase's bill not yet refunded (which also lowers the spend for tiers)."""
+        if self.entry.kind is EntryKind.REDEEM:
+            return self.open_points > 0
+        return self.open_minor > 0
+
 
 @dataclass(frozen=True, slots=True)
 class Booking:
@@ -131,6 +140,28 @@ class Booking:
     entry: LedgerEntry
     created: bool
     balance: int
+
+
+class Settlement(StrEnum):
+    """How confirming or closing a pending operation ended, decided in one transaction."""
+
+    DONE = "done"  # this call booked it (confirm) or closed it (close)
+    ALREADY = "already"  # booked before
+    EXPIRED = "expired"
+    CLOSED = "closed"  # cancelled, declined or refused before
+    UNKNOWN = "unknown"
+    INSUFFICIENT = "insufficient"
+    OVER_LIMIT = "over_limit"  # more points than the bill may take now
+    NOTHING_LEFT = "nothing_left"
+    OFFER_GONE = "offer_gone"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    outcome: Settlement
+    operation: PendingOperation | None  # as it stands after the transaction
+    booking: Booking | None = None
+    moved: bool = False  # this call changed the status: it is the one to tell both chats
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +409,22 @@ class NothingToReverse(StorageError):
 ReversalRule = Callable[[int, int, int, int], int]
 """(points earned, bill, refunded before, refund now) -> points to take back."""
 
+Reprice = Callable[[PendingOperation, Customer, EarningContext | None], PendingOperation | None]
+"""Inside the booking transaction: the operation as it may be booked now (a purchase's
+points recomputed against today's earnings, given the purchase's earning context), or None
+when the rules refuse it (a redemption over the bill's share)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRules:
+    """What the booking transaction needs from the program to decide on its own."""
+
+    reprice: Reprice
+    reversal: ReversalRule
+    window_start: datetime | None  # tier window, for the earning context
+    day_start: datetime  # the shop's midnight, for the daily cap
+    lot_expires_at: datetime | None  # expiry of the lot an earning opens
+
 
 CardIdentity = Callable[[], tuple[str, str]]
 """Makes a fresh (card number, card payload) pair; called again on a collision."""
@@ -435,7 +482,19 @@ class Storage(Protocol):
         staff_chat_id: int | None = None,
         staff_message_id: int | None = None,
         customer_message_id: int | None = None,
-    ) -> None: ...
+    ) -> PendingOperation | None:
+        """Record the chat messages showing an operation; returns the row as it stands then."""
+        ...
+
+    async def confirm_pending(self, operation_id: str, rules: BookingRules) -> Settled:
+        """Book a pending operation and mark it confirmed in one transaction, unless it is
+        no longer pending or has expired by then."""
+        ...
+
+    async def close_pending(self, operation_id: str, status: PendingStatus) -> Settled:
+        """Cancel, decline or expire a pending operation in one transaction; refused once
+        its entry is booked."""
+        ...
 
     # ledger
     async def book(
@@ -452,6 +511,9 @@ class Storage(Protocol):
         expires_at: datetime | None = None,
         offer_id: int | None = None,
     ) -> Booking: ...
+    async def grant_birthday(
+        self, customer_id: int, points: int, year: int, expires_at: datetime | None = None
+    ) -> Booking | None: ...
     async def reverse(
         self,
         original_id: int,
@@ -462,6 +524,10 @@ class Storage(Protocol):
         expires_at: datetime | None = None,
     ) -> Booking: ...
     async def operations(self, customer_id: int, limit: int) -> list[Operation]: ...
+    async def lot_left(self, entry_id: int) -> int:
+        """Points an earning's lot still holds: what a refund of it can take back."""
+        ...
+
     async def operation(self, entry_id: int) -> Operation | None: ...
     async def operator_entries(self, operator_id: int, since: datetime) -> list[LedgerEntry]: ...
     async def entry_by_operation(self, operation_id: str) -> LedgerEntry | None: ...

@@ -2,6 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import phonenumbers
+
+
+def phone_e164(stored: str | None) -> str | None:
+    """A stored phone number in E.164 when `phonenumbers` can read it as an international
+    number (they were saved as '+' and digits: '+3800671234567' -> '+380671234567');
+    anything else unchanged, so nothing is lost."""
+    if stored is None:
+        return None
+    text = stored.strip()
+    try:
+        number = phonenumbers.parse(text if text.startswith("+") else "+" + text, None)
+    except phonenumbers.NumberParseException:
+        return stored
+    if not phonenumbers.is_possible_number(number):
+        return stored
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# SQL functions the migrations call, registered on the connection that applies them.
+SQL_FUNCTIONS: dict[str, Callable[[str | None], str | None]] = {"phone_e164": phone_e164}
+
 MIGRATIONS: list[str] = [
     # 1: customers, the append-only points ledger and its guards.
     """
@@ -225,5 +249,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ledger_time ON ledger(created_at, kind, customer_id, amount, bill_minor,
         operator_id);
     CREATE INDEX outbox_sent ON outbox(sent_at) WHERE status = 'sent';
+    """,
+    # 8: phone numbers in E.164 (bot.phones); those phonenumbers cannot read stay as they were.
+    """
+    UPDATE customers SET phone = phone_e164(phone)
+        WHERE phone IS NOT NULL AND phone_e164(phone) IS NOT phone;
     """,
 ]

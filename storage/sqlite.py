@@ -19,6 +19,7 @@ from storage.backup import copy_database
 from storage.base import (
     Audience,
     Booking,
+    BookingRules,
     Broadcast,
     BroadcastStatus,
     CardIdentity,
@@ -51,10 +52,12 @@ from storage.base import (
     ReferrerRow,
     ReversalRule,
     Segment,
+    Settled,
+    Settlement,
     StaffMember,
     WeeklySeries,
 )
-from storage.migrations import MIGRATIONS
+from storage.migrations import MIGRATIONS, SQL_FUNCTIONS
 
 CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
@@ -316,6 +319,8 @@ class SQLiteStorage:
                 raise RuntimeError(
                     f"database schema {version} is newer than this program ({len(MIGRATIONS)})"
                 )
+            for name, function in SQL_FUNCTIONS.items():
+                db.create_function(name, 1, function, deterministic=True)
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _split_sql(script):
                     db.execute(statement)
@@ -523,19 +528,14 @@ class SQLiteStorage:
         return await self._write(body)
 
     async def customers_by_phone(self, phone: str) -> list[Customer]:
-        """Exact match first; else the same last nine digits (a number typed without country
-        code), so '067 123 45 67' finds '+380671234567'."""
+        """Customers with exactly this number: numbers are stored in E.164 and a typed one is
+        parsed into it first (`bot.phones.parse_phone`), so no guessing by trailing digits,
+        which missed North Macedonia's 8-digit numbers and could match another country's."""
         rows = await self._reader.execute_fetchall(
-            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ? AND forgotten_at IS NULL",
+            f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone = ? AND forgotten_at IS NULL "
+            "LIMIT 5",
             (phone,),
         )
-        if not rows and len(phone) >= 10:
-            tail = phone[-9:]
-            rows = await self._reader.execute_fetchall(
-                f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE phone LIKE ? "
-                "AND forgotten_at IS NULL LIMIT 5",
-                ("%" + tail,),
-            )
         return [_customer(row) for row in rows]
 
     # --- ledger ------------------------------------------------------------------------
@@ -644,18 +644,8 @@ class SQLiteStorage:
         expires_at: datetime | None = None,
         offer_id: int | None = None,
     ) -> Booking:
-        def body(db: sqlite3.Connection) -> Any:
-            booked = self._already_booked_sync(db, operation_id)
-            if booked is not None:
-                existing = booked.entry
-                if (existing.customer_id, existing.kind, existing.amount) != (
-                    customer_id,
-                    kind,
-                    amount,
-                ):
-                    raise OperationConflict(operation_id)
-                return booked
-            entry, balance = self._append_sync(
+        return await self._write(
+            lambda db: self._book_sync(
                 db,
                 customer_id,
                 kind,
@@ -665,12 +655,96 @@ class SQLiteStorage:
                 operator_id,
                 reverses_id,
                 bill_minor,
+                rules,
+                expires_at,
+                offer_id,
+            )
+        )
+
+    def _book_sync(
+        self,
+        db: sqlite3.Connection,
+        customer_id: int,
+        kind: EntryKind,
+        amount: int,
+        operation_id: str,
+        reason: str,
+        operator_id: int | None,
+        reverses_id: int | None,
+        bill_minor: int | None,
+        rules: str,
+        expires_at: datetime | None,
+        offer_id: int | None,
+    ) -> Booking:
+        booked = self._already_booked_sync(db, operation_id)
+        if booked is not None:
+            existing = booked.entry
+            if (existing.customer_id, existing.kind, existing.amount) != (
+                customer_id,
+                kind,
+                amount,
+            ):
+                raise OperationConflict(operation_id)
+            return booked
+        entry, balance = self._append_sync(
+            db,
+            customer_id,
+            kind,
+            amount,
+            operation_id,
+            reason,
+            operator_id,
+            reverses_id,
+            bill_minor,
+            _ts(utcnow()),
+            rules=rules,
+            expires_at=_ts(expires_at) if expires_at else None,
+        )
+        if offer_id is not None:
+            self._use_offer_sync(db, offer_id, customer_id, operation_id, operator_id)
+        return Booking(entry, True, balance)
+
+    async def grant_birthday(
+        self, customer_id: int, points: int, year: int, expires_at: datetime | None = None
+    ) -> Booking | None:
+        """The year's birthday bonus, once per person: None when the same Telegram user
+        already had this year's on a card they have since deleted ("forget me", then joining
+        again), recognised by `former_key` like the welcome and referral bonuses."""
+        operation_id = f"birthday:{customer_id}:{year}"
+
+        def body(db: sqlite3.Connection) -> Any:
+            booked = self._already_booked_sync(db, operation_id)
+            if booked is not None:
+                return booked
+            row = _one_sync(
+                db,
+                "SELECT telegram_id FROM customers WHERE id = ? AND forgotten_at IS NULL",
+                (customer_id,),
+            )
+            if row is None or row[0] is None:
+                return None
+            earlier = _one_sync(
+                db,
+                "SELECT 1 FROM customers c JOIN ledger l "
+                "ON l.operation_id = 'birthday:' || c.id || ':' || ? "
+                "WHERE c.former_key = ? LIMIT 1",
+                (year, self._former_key_sync(db, row[0])),
+            )
+            if earlier:
+                return None
+            entry, balance = self._append_sync(
+                db,
+                customer_id,
+                EntryKind.BIRTHDAY,
+                points,
+                operation_id,
+                f"birthday {year}",
+                None,
+                None,
+                None,
                 _ts(utcnow()),
-                rules=rules,
                 expires_at=_ts(expires_at) if expires_at else None,
             )
-            if offer_id is not None:
-                self._use_offer_sync(db, offer_id, customer_id, operation_id, operator_id)
             return Booking(entry, True, balance)
 
         return await self._write(body)
@@ -755,54 +829,82 @@ class SQLiteStorage:
     ) -> Booking:
         """Take back (part of) a purchase's points, or give back a redemption's.
 
-        A purchase refund never takes more than the balance holds: what it cannot take is
-        recorded as the entry's shortfall, so the ledger still explains every point.
+        A purchase refund takes back only what its own lot still holds (points that expired
+        or were spent are gone once): what it cannot take is recorded as the entry's
+        shortfall, so the ledger still explains every point.
         """
+        return await self._write(
+            lambda db: self._reverse_sync(
+                db, original_id, refund_minor, operation_id, operator_id, rule, expires_at
+            )
+        )
 
-        def body(db: sqlite3.Connection) -> Any:
-            booked = self._already_booked_sync(db, operation_id)
-            if booked is not None:
-                if booked.entry.reverses_id != original_id:
-                    raise OperationConflict(operation_id)
-                return booked
-            original = self._operation_sync(db, original_id)
-            if original is None or (original.open_points <= 0 and original.open_minor <= 0):
+    def _reverse_sync(
+        self,
+        db: sqlite3.Connection,
+        original_id: int,
+        refund_minor: int | None,
+        operation_id: str,
+        operator_id: int,
+        rule: ReversalRule,
+        expires_at: datetime | None,
+    ) -> Booking:
+        booked = self._already_booked_sync(db, operation_id)
+        if booked is not None:
+            if booked.entry.reverses_id != original_id:
+                raise OperationConflict(operation_id)
+            return booked
+        original = self._operation_sync(db, original_id)
+        if original is None or not original.reversible:
+            raise NothingToReverse(original_id)
+        entry = original.entry
+        if entry.kind is EntryKind.REDEEM:
+            points, bill = original.open_points, None
+        else:
+            bill = original.open_minor if refund_minor is None else refund_minor
+            if bill <= 0 or bill > original.open_minor:
                 raise NothingToReverse(original_id)
-            entry = original.entry
-            if entry.kind is EntryKind.REDEEM:
-                points, bill = original.open_points, None
-            else:
-                bill = original.open_minor if refund_minor is None else refund_minor
-                if bill <= 0 or bill > original.open_minor:
-                    raise NothingToReverse(original_id)
-                points = rule(entry.amount, entry.bill_minor or 0, original.refunded_minor, bill)
-                points = min(points, original.open_points)
-            (balance,) = _one_sync(
-                db, "SELECT balance FROM customers WHERE id = ?", (entry.customer_id,)
-            )
-            if entry.kind is EntryKind.REDEEM:
-                amount, shortfall = points, 0
-            else:
-                taken = min(points, balance)
-                amount, shortfall = -taken, points - taken
-            new_entry, new_balance = self._append_sync(
-                db,
-                entry.customer_id,
-                EntryKind.REFUND,
-                amount,
-                operation_id,
-                f"reverses #{entry.id}",
-                operator_id,
-                entry.id,
-                bill,
-                _ts(utcnow()),
-                shortfall,
-                expires_at=_ts(expires_at) if expires_at and amount > 0 else None,
-                lot_first=entry.id,
-            )
-            return Booking(new_entry, True, new_balance)
+            points = rule(entry.amount, entry.bill_minor or 0, original.refunded_minor, bill)
+            points = min(points, original.open_points)
+        if entry.kind is EntryKind.REDEEM:
+            amount, shortfall = points, 0
+        else:
+            taken = min(points, self._lot_left_sync(db, entry.id))
+            amount, shortfall = -taken, points - taken
+        new_entry, new_balance = self._append_sync(
+            db,
+            entry.customer_id,
+            EntryKind.REFUND,
+            amount,
+            operation_id,
+            f"reverses #{entry.id}",
+            operator_id,
+            entry.id,
+            bill,
+            _ts(utcnow()),
+            shortfall,
+            expires_at=_ts(expires_at) if expires_at and amount > 0 else None,
+            lot_first=entry.id,
+        )
+        return Booking(new_entry, True, new_balance)
 
-        return await self._write(body)
+    @staticmethod
+    def _lot_left_sync(db: sqlite3.Connection, entry_id: int) -> int:
+        """Points an earning's lot still holds. An earning from before lots existed has
+        none of its own: what it earned is then taken from the balance, as it always was."""
+        row = _one_sync(db, "SELECT remaining FROM lots WHERE entry_id = ?", (entry_id,))
+        if row is not None:
+            return int(row[0])
+        (balance,) = _one_sync(
+            db,
+            "SELECT balance FROM customers "
+            "WHERE id = (SELECT customer_id FROM ledger WHERE id = ?)",
+            (entry_id,),
+        )
+        return int(balance)
+
+    async def lot_left(self, entry_id: int) -> int:
+        return await self._peek(lambda db: self._lot_left_sync(db, entry_id))
 
     async def entry_by_operation(self, operation_id: str) -> LedgerEntry | None:
         row = await self._peek_one(
@@ -943,16 +1045,150 @@ class SQLiteStorage:
         staff_chat_id: int | None = None,
         staff_message_id: int | None = None,
         customer_message_id: int | None = None,
-    ) -> None:
-        await self._update(
-            "UPDATE pending_operations SET staff_chat_id = coalesce(?, staff_chat_id), "
-            "staff_message_id = coalesce(?, staff_message_id), "
-            "customer_message_id = coalesce(?, customer_message_id) WHERE id = ?",
-            staff_chat_id,
-            staff_message_id,
-            customer_message_id,
-            operation_id,
+    ) -> PendingOperation | None:
+        """Record the messages showing an operation, and return the row as it stands in the
+        same transaction: a decision taken before this write did not know these messages."""
+
+        def body(db: sqlite3.Connection) -> PendingOperation | None:
+            db.execute(
+                "UPDATE pending_operations SET staff_chat_id = coalesce(?, staff_chat_id), "
+                "staff_message_id = coalesce(?, staff_message_id), "
+                "customer_message_id = coalesce(?, customer_message_id) WHERE id = ?",
+                (staff_chat_id, staff_message_id, customer_message_id, operation_id),
+            )
+            return self._pending_sync(db, operation_id)
+
+        return await self._write(body)
+
+    @staticmethod
+    def _pending_sync(db: sqlite3.Connection, operation_id: str) -> PendingOperation | None:
+        row = _one_sync(
+            db, f"SELECT {PENDING_COLUMNS} FROM pending_operations WHERE id = ?", (operation_id,)
         )
+        return _pending(row) if row else None
+
+    @staticmethod
+    def _set_status_sync(
+        db: sqlite3.Connection, operation: PendingOperation, status: PendingStatus
+    ) -> PendingOperation:
+        db.execute(
+            "UPDATE pending_operations SET status = ? WHERE id = ?", (status.value, operation.id)
+        )
+        return replace(operation, status=status)
+
+    def _settle_open_sync(
+        self, db: sqlite3.Connection, operation_id: str
+    ) -> Settled | PendingOperation:
+        """The checks confirming and closing share, inside their transaction: the pending
+        row to act on, or how it already ended (an expired draft is marked expired here)."""
+        operation = self._pending_sync(db, operation_id)
+        if operation is None:
+            return Settled(Settlement.UNKNOWN, None)
+        booked = self._already_booked_sync(db, operation_id)
+        if booked is not None or operation.status is PendingStatus.CONFIRMED:
+            return Settled(Settlement.ALREADY, operation, booked)
+        if operation.status is PendingStatus.EXPIRED:
+            return Settled(Settlement.EXPIRED, operation)
+        if operation.status is not PendingStatus.PENDING:
+            return Settled(Settlement.CLOSED, operation)
+        if utcnow() > operation.expires_at:  # the time the transaction runs, not the press
+            expired = self._set_status_sync(db, operation, PendingStatus.EXPIRED)
+            return Settled(Settlement.EXPIRED, expired, moved=True)
+        return operation
+
+    async def confirm_pending(self, operation_id: str, rules: BookingRules) -> Settled:
+        """Book a pending operation and mark it confirmed in one transaction.
+
+        The status, the expiry, the earning (daily cap, cooldown), the balance and the
+        redemption's share are all decided here, so a cancel, an expiry or another booking
+        for the same customer lands either wholly before or wholly after this one.
+        """
+
+        def body(db: sqlite3.Connection) -> Settled:
+            found = self._settle_open_sync(db, operation_id)
+            if isinstance(found, Settled):
+                return found
+            customer = _customer_sync(db, found.customer_id)
+            db.execute("SAVEPOINT booking")
+            try:
+                booking = self._book_pending_sync(db, found, customer, rules)
+            except (InsufficientPoints, OfferUnavailable, NothingToReverse) as error:
+                db.execute("ROLLBACK TO booking")
+                db.execute("RELEASE booking")
+                outcome = {
+                    InsufficientPoints: Settlement.INSUFFICIENT,
+                    OfferUnavailable: Settlement.OFFER_GONE,
+                    NothingToReverse: Settlement.NOTHING_LEFT,
+                }[type(error)]
+                refused = self._set_status_sync(db, found, PendingStatus.REFUSED)
+                return Settled(outcome, refused, moved=True)
+            db.execute("RELEASE booking")
+            if booking is None:
+                refused = self._set_status_sync(db, found, PendingStatus.REFUSED)
+                return Settled(Settlement.OVER_LIMIT, refused, moved=True)
+            booked = self._set_status_sync(db, found, PendingStatus.CONFIRMED)
+            return Settled(Settlement.DONE, booked, booking, moved=True)
+
+        return await self._write(body)
+
+    def _book_pending_sync(
+        self,
+        db: sqlite3.Connection,
+        operation: PendingOperation,
+        customer: Customer,
+        rules: BookingRules,
+    ) -> Booking | None:
+        if operation.kind is EntryKind.REFUND:
+            assert operation.reverses_id is not None
+            return self._reverse_sync(
+                db,
+                operation.reverses_id,
+                operation.bill_minor,
+                operation.id,
+                operation.operator_id,
+                rules.reversal,
+                rules.lot_expires_at,
+            )
+        context = (
+            self._earning_context_sync(db, customer.id, rules.window_start, rules.day_start)
+            if operation.kind is EntryKind.PURCHASE
+            else None
+        )
+        priced = rules.reprice(operation, customer, context)
+        if priced is None:
+            return None
+        spends = priced.kind in (EntryKind.REDEEM, EntryKind.DONATION)
+        amount = -priced.points if spends else priced.points
+        reason = priced.kind.value + (": " + priced.reward if priced.reward else "")
+        if priced.kind is EntryKind.ADJUST:
+            reason = priced.reward
+        return self._book_sync(
+            db,
+            priced.customer_id,
+            priced.kind,
+            amount,
+            priced.id,
+            reason,
+            priced.operator_id,
+            None,
+            priced.bill_minor,
+            priced.rules,
+            rules.lot_expires_at if amount > 0 else None,
+            priced.offer_id,
+        )
+
+    async def close_pending(self, operation_id: str, status: PendingStatus) -> Settled:
+        """Cancel, decline or expire a pending operation, in one transaction that also sees
+        whether its entry was booked: an operation in the ledger is never closed."""
+
+        def body(db: sqlite3.Connection) -> Settled:
+            found = self._settle_open_sync(db, operation_id)
+            if isinstance(found, Settled):
+                return found
+            closed = self._set_status_sync(db, found, status)
+            return Settled(Settlement.DONE, closed, moved=True)
+
+        return await self._write(body)
 
     async def history(self, customer_id: int, limit: int, offset: int = 0) -> list[LedgerEntry]:
         rows = await self._reader.execute_fetchall(
@@ -1000,32 +1236,36 @@ class SQLiteStorage:
         # Each query walks ledger_kind_time (customer, kind, time) over one customer's
         # entries in its window only: the spend over the tier window, today's earnings, and
         # the newest visit that earned.
+        return await self._peek(
+            lambda db: self._earning_context_sync(db, customer_id, window_start, day_start)
+        )
+
+    @staticmethod
+    def _earning_context_sync(
+        db: sqlite3.Connection, customer_id: int, window_start: datetime | None, day_start: datetime
+    ) -> EarningContext:
         purchase = EntryKind.PURCHASE.value
-
-        def body(db: sqlite3.Connection) -> EarningContext:
-            (spend,) = _one_sync(
-                db,
-                f"SELECT {SPEND_SQL} FROM ledger WHERE customer_id = ? "
-                "AND kind IN ('purchase', 'refund') AND created_at >= ?",
-                (customer_id, _ts(window_start) if window_start else ""),
-            )
-            (earned,) = _one_sync(
-                db,
-                "SELECT coalesce(sum(amount), 0) FROM ledger WHERE customer_id = ? AND kind = ? "
-                "AND created_at >= ? AND amount > 0",
-                (customer_id, purchase, _ts(day_start)),
-            )
-            last = _one_sync(
-                db,
-                "SELECT created_at FROM ledger WHERE customer_id = ? AND kind = ? AND amount > 0 "
-                "ORDER BY created_at DESC LIMIT 1",
-                (customer_id, purchase),
-            )
-            return EarningContext(
-                int(spend), int(earned), datetime.fromisoformat(last[0]) if last else None
-            )
-
-        return await self._peek(body)
+        (spend,) = _one_sync(
+            db,
+            f"SELECT {SPEND_SQL} FROM ledger WHERE customer_id = ? "
+            "AND kind IN ('purchase', 'refund') AND created_at >= ?",
+            (customer_id, _ts(window_start) if window_start else ""),
+        )
+        (earned,) = _one_sync(
+            db,
+            "SELECT coalesce(sum(amount), 0) FROM ledger WHERE customer_id = ? AND kind = ? "
+            "AND created_at >= ? AND amount > 0",
+            (customer_id, purchase, _ts(day_start)),
+        )
+        last = _one_sync(
+            db,
+            "SELECT created_at FROM ledger WHERE customer_id = ? AND kind = ? AND amount > 0 "
+            "ORDER BY created_at DESC LIMIT 1",
+            (customer_id, purchase),
+        )
+        return EarningContext(
+            int(spend), int(earned), datetime.fromisoformat(last[0]) if last else None
+        )
 
     async def spends(self, window_start: datetime | None) -> list[tuple[Customer, int]]:
         rows = await self._reader.execute_fetchall(

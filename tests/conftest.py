@@ -28,6 +28,7 @@ def make_settings(tmp_path: Path, base_url: str, **overrides: object) -> Setting
         "shop_name": "Corner <Café> & Co",
         "timezone": ZoneInfo("Europe/Kyiv"),
         "default_locale": "en",
+        "phone_region": "UA",  # a shop in Kyiv: '067 123 45 67' is a Ukrainian number
         "log_level": "INFO",
         "program_file": Path("program.toml"),
     }

@@ -715,6 +715,8 @@ class FakeTelegram:
         self._blocked: set[int] = set()
         self.webhook: dict[str, Any] | None = None  # what setWebhook registered
         self._failures: dict[str, list[ApiError]] = {}
+        # (method, predicate on the params, seconds): answers held back, as a slow network.
+        self._delays: list[tuple[str, Callable[[dict[str, Any]], bool], float]] = []
         self._cursors: dict[int, int] = {}
         self._taken_calls: set[int] = set()
         self._inflight = 0
@@ -1076,6 +1078,11 @@ class FakeTelegram:
         error = ApiError(error_code, description, retry_after if error_code == 429 else None)
         self._failures.setdefault(name, []).append(error)
 
+    def delay(self, method: str, matches: Callable[[dict[str, Any]], bool], seconds: float) -> None:
+        """Calls of ``method`` whose params match are answered ``seconds`` late (after they
+        took effect), like a slow link: the bot learns the result only then."""
+        self._delays.append((canonical_method(method), matches, seconds))
+
     # ---------------------------------------------------------------- HTTP plumbing
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -1105,6 +1112,9 @@ class FakeTelegram:
                 status = 500
                 body = ApiError(500, f"Internal Server Error: fake server bug: {exc!r}").body()
             self._record(method, params, uploads, body, status)
+            for name, matches, seconds in self._delays:
+                if name == method and matches(params):
+                    await asyncio.sleep(seconds)
         finally:
             if not long_poll:
                 self._inflight -= 1

@@ -22,7 +22,7 @@ from bot.app import Application
 from bot.charts import bar_chart
 from bot.i18n import build_i18n
 from bot.shop import Shop
-from storage import SQLiteStorage
+from storage import EntryKind, SQLiteStorage
 from tests.conftest import OWNER_ID, TEST_PROGRAM, make_settings
 from tests.fakeapi import FakeTelegram
 from tests.test_desk_e2e import book_purchase, customer_with_card, hire_cashier, open_by_link
@@ -181,16 +181,30 @@ async def test_owner_stats_export_adjust_and_alerts(start_app: Start, fake: Fake
                 or "No customer" in fake.messages(OWNER_ID)[-1].content
             )
         )
-    fake.send_message(owner, f"/adjust {customer.card_number} +25 sorry for the wait")
-    await fake.wait_for(lambda: "Done: +25 points" in fake.messages(OWNER_ID)[-1].content)
+    sent = fake.send_message(owner, f"/adjust {customer.card_number} +25 sorry for the wait")
+    ask = await fake.wait_for(
+        lambda: next((m for m in fake.messages(OWNER_ID) if "Confirm?" in m.content), None)
+    )
+    assert "+25 points" in ask.content and "sorry for the wait" in ask.content
+    # The same update handled again (as after a restart, when Telegram redelivers what was
+    # not acknowledged) only drafts again: nothing is booked before a button is pressed.
+    fake._enqueue("message", sent)
+    await fake.wait_for(lambda: sum("Confirm?" in m.content for m in fake.messages(OWNER_ID)) == 2)
+    assert (await app.shop.storage.customer(customer.id)).balance == 80  # type: ignore[union-attr]
+    fake.press(owner, ask, ask.callback("Confirm"))
+    fake.press(owner, ask, ask.callback("Confirm"))  # a double tap
+    await fake.wait_for(lambda: "Done: +25 points" in ask.content)
     told = await fake.wait_for(
         lambda: next((m for m in fake.messages(9001) if "sorry for the wait" in m.content), None)
     )
     assert "+25 points" in told.content
     fake.send_message(owner, f"/adjust {customer.card_number} -999999 mistake")
     await fake.wait_for(lambda: "nothing was changed" in fake.messages(OWNER_ID)[-1].content)
+    await fake.idle(quiet=0.2)
     history = await app.shop.storage.history(customer.id, 10)
     assert history[0].reason == "sorry for the wait" and history[0].operator_id == OWNER_ID
+    assert [e.kind for e in history].count(EntryKind.ADJUST) == 1
+    assert (await app.shop.storage.customer(customer.id)).balance == 105  # type: ignore[union-attr]
 
 
 async def test_weekly_series_follow_local_days(shop: Shop) -> None:

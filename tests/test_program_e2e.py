@@ -13,6 +13,7 @@ from storage import EntryKind
 from storage.sqlite import utcnow
 from tests.conftest import TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
+from tests.helpers import join
 from tests.test_desk_e2e import (
     CASHIER_ID,
     book_purchase,
@@ -147,6 +148,39 @@ async def test_birthday_granted_once_across_a_restart(start_app: Start, fake: Fa
     assert len(birthdays) == 1 and birthdays[0].amount == 25
     assert birthdays[0].reason == f"birthday {today.year}"
     assert [m for m in fake.messages(4004) if "Happy birthday" in m.content] == [gift]
+
+
+async def test_no_second_birthday_after_forget_and_rejoin(
+    start_app: Start, fake: FakeTelegram
+) -> None:
+    program = Program(welcome_bonus=0, tiers=TEST_PROGRAM.tiers, birthday_bonus=25)
+    app: Application = await start_app(program)
+    user, first, _ = await customer_with_card(app, fake, 4010)
+    today = app.shop.now().date()
+    born = today.replace(year=1990) if (today.month, today.day) != (2, 29) else today
+    await app.shop.storage.set_birthday(first.id, born)
+    await app.jobs.birthdays(today)
+    assert "Happy birthday" in (await fake.next_message(4010)).content
+
+    fake.send_message(user, "/forget")
+    ask = await fake.next_message(4010)
+    fake.press(user, ask, ask.callback("Yes"))
+    assert "deleted" in (await fake.next_message(4010)).content
+    await join(fake, user)  # a new card for the same person, the same day
+    second = await app.shop.storage.customer_by_telegram(4010)
+    assert second is not None and second.id != first.id
+    await app.shop.storage.set_birthday(second.id, born)
+    await app.jobs.birthdays(today)
+    await app.jobs.birthdays(today)
+
+    assert await app.shop.storage.ledger_sum(second.id) == 0
+    assert await app.shop.storage.history(second.id, 20) == []
+    assert len([m for m in fake.messages(4010) if "Happy birthday" in m.content]) == 1
+    # Someone who never left still gets theirs the same day.
+    _bo, other, _ = await customer_with_card(app, fake, 4011, name="Bo")
+    await app.shop.storage.set_birthday(other.id, born)
+    await app.jobs.birthdays(today)
+    assert "Happy birthday" in (await fake.next_message(4011)).content
 
 
 async def test_missed_birthday_is_caught_up_on_start(start_app: Start, fake: FakeTelegram) -> None:

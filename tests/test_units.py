@@ -17,7 +17,7 @@ from bot.card import CardView, render_card
 from bot.config import ConfigError, load_settings, parse_database_url
 from bot.dates import DateError, parse_birthday
 from bot.i18n import LANGUAGES
-from bot.phones import mask_phone, normalize_phone
+from bot.phones import contact_phone, mask_phone
 from bot.program import ProgramError, load_program, money_to_minor, parse_program
 from bot.tokens import (
     PAYLOAD_RE,
@@ -161,8 +161,8 @@ def test_birthday_parser_only_raises_date_error(text: str) -> None:
         ("+" + "9" * 16, None),
     ],
 )
-def test_normalize_phone(text: str, expected: str | None) -> None:
-    assert normalize_phone(text) == expected
+def test_contact_phone(text: str, expected: str | None) -> None:
+    assert contact_phone(text) == expected
 
 
 def test_mask_phone_hides_the_middle() -> None:

@@ -19,7 +19,7 @@ from bot.delivery import send_card
 from bot.filters import MenuText, OnLoop
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, CatalogI18n, _
 from bot.middlewares import display_name
-from bot.phones import normalize_phone
+from bot.phones import contact_phone
 from bot.shop import Shop
 from bot.tokens import LinkKind, new_card_identity, parse_payload
 from bot.views import (
@@ -368,7 +368,7 @@ def build_router(i18n: CatalogI18n) -> Router:
                 reply_markup=kb.phone_request(),
             )
             return
-        phone = normalize_phone(message.contact.phone_number)
+        phone = contact_phone(message.contact.phone_number)
         if phone is None:
             await message.answer(
                 _("I could not read that phone number."), reply_markup=kb.phone_request()

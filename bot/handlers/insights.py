@@ -10,15 +10,13 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from bot import insights
+from bot import desk, insights
 from bot import keyboards as kb
 from bot.i18n import _
-from bot.notify import tell_customer
 from bot.roles import HasRole, Role
 from bot.shop import Shop
-from bot.tokens import new_operation_id, normalize_card_number
+from bot.tokens import normalize_card_number
 from bot.views import holder_name, points
-from storage import EntryKind, InsufficientPoints
 
 CUSTOM_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d{4}-\d{2}-\d{2})$")
 ADJUST_RE = re.compile(r"^(\S+(?:\s\S{4})?)\s+([+-]\d{1,6})\s+(.{3,200})$", re.S)
@@ -109,16 +107,7 @@ def build_router() -> Router:
             await message.answer(_("No customer with that card number or phone."))
             return
         amount, reason = int(match.group(2)), match.group(3).strip()
-        try:
-            booking = await shop.storage.book(
-                customer.id,
-                EntryKind.ADJUST,
-                amount,
-                "adjust:" + new_operation_id(),
-                reason=reason,
-                operator_id=message.from_user.id,
-            )
-        except InsufficientPoints:
+        if customer.balance + amount < 0:
             await message.answer(
                 _(
                     "{name} has only {balance}; nothing was changed.",
@@ -127,29 +116,16 @@ def build_router() -> Router:
                 )
             )
             return
+        # Booked by its button, whose id is drawn here: a redelivered /adjust only drafts.
+        draft = await desk.draft_adjustment(shop, customer, message.from_user.id, amount, reason)
         await message.answer(
             _(
-                "Done: {change} for {name} ({reason}). Balance now {balance}.",
+                "Change {name}'s points by {change} ({reason})? Confirm?",
                 change=("+" if amount > 0 else "-") + points(abs(amount)),
                 name=escape(holder_name(customer)),
                 reason=escape(reason),
-                balance=points(booking.balance),
-            )
-        )
-        await tell_customer(
-            bot,
-            shop,
-            customer,
-            lambda: (
-                _(
-                    "{change} on your {shop} card: {reason}. Balance: <b>{balance}</b>.",
-                    change=("+" if amount > 0 else "-") + points(abs(amount)),
-                    shop=escape(shop.settings.shop_name),
-                    reason=escape(reason),
-                    balance=points(booking.balance),
-                ),
-                None,
             ),
+            reply_markup=kb.confirm_operation(draft.id),
         )
 
     return router

@@ -85,12 +85,19 @@ def build_router() -> Router:
     @router.callback_query(kb.GiveCb.filter())
     async def give_decided(query: CallbackQuery, callback_data: kb.GiveCb, shop: Shop) -> None:
         if callback_data.ok:
-            result = await desk.confirm(shop, callback_data.id, query.from_user.id, True)
+            result = await desk.confirm(
+                shop, callback_data.id, query.from_user.id, desk.DONATION_BUTTON
+            )
         else:
             result = await desk.close(
-                shop, callback_data.id, query.from_user.id, True, PendingStatus.DECLINED
+                shop,
+                callback_data.id,
+                query.from_user.id,
+                desk.DONATION_BUTTON,
+                PendingStatus.DECLINED,
+                by_customer=True,
             )
-            if result.outcome is desk.Outcome.BOOKED:
+            if result.outcome is desk.Outcome.BOOKED and result.moved:
                 await query.answer()
                 if isinstance(query.message, Message):
                     await query.message.edit_text(_("Nothing was given. Your points stay yours."))

@@ -170,6 +170,15 @@ def build_router() -> Router:
     async def open_customer(
         message: Message, shop: Shop, customer: Customer, state: FSMContext
     ) -> None:
+        if message.from_user and desk.own_card(message.from_user.id, customer):
+            await state.clear()
+            await message.answer(
+                _(
+                    "This is your own card, so you cannot book on it. Ask a colleague to "
+                    "serve you; owners correct their own points with /adjust."
+                )
+            )
+            return
         view = secrets.token_urlsafe(6)
         await state.set_state(Desk.customer)
         await state.set_data({"view": view, "customer_id": customer.id})
@@ -494,19 +503,8 @@ def build_router() -> Router:
                 )
             return text, kb.customer_decision(operation.id)
 
-        sent = await tell_customer(bot, shop, customer, ask)
-        if sent is not None:
-            await shop.storage.set_pending_messages(
-                operation.id, customer_message_id=sent.message_id
-            )
-        if sent is None:
-            await shop.storage.move_pending(
-                operation.id, PendingStatus.PENDING, PendingStatus.CANCELLED
-            )
-            await message.answer(
-                _("The customer cannot be reached in Telegram, so points cannot be spent now.")
-            )
-            return
+        # The cashier's message first: the customer cannot answer before it exists, so
+        # whoever settles the request knows both messages and edits each once.
         waiting = await message.answer(
             _(
                 "Waiting for {name} to confirm spending {points} on {reward}…",
@@ -524,14 +522,22 @@ def build_router() -> Router:
             reply_markup=kb.cancel_only(operation.id),
         )
         await shop.storage.set_pending_messages(operation.id, waiting.chat.id, waiting.message_id)
-        # A quick customer may have answered before this message existed: catch up now.
-        current = await shop.storage.pending(operation.id)
-        if current is not None and current.status is not PendingStatus.PENDING:
-            booked = await shop.storage.entry_by_operation(operation.id)
-            outcome = {
-                PendingStatus.EXPIRED: desk.Outcome.EXPIRED,
-            }.get(current.status, desk.Outcome.BOOKED if booked else desk.Outcome.CLOSED)
-            await show_redeem_result(bot, shop, current, outcome)
+        sent = await tell_customer(bot, shop, customer, ask)
+        if sent is None:
+            closed = await desk.close(
+                shop, operation.id, operator, desk.REDEEM_BUTTON, PendingStatus.CANCELLED
+            )
+            if closed.moved:
+                await waiting.edit_text(
+                    _("The customer cannot be reached in Telegram, so points cannot be spent now.")
+                )
+            return
+        current = await shop.storage.set_pending_messages(
+            operation.id, customer_message_id=sent.message_id
+        )
+        if current is not None and current.status is PendingStatus.CANCELLED:
+            # The cashier withdrew it before its message was recorded: only this knows it.
+            await show_redeem_result(bot, shop, current, desk.Outcome.CLOSED, only_customer=True)
             return
         asyncio.create_task(expire_later(bot, shop, operation.id))  # noqa: RUF006
 
@@ -680,9 +686,17 @@ def build_router() -> Router:
 
     @router.callback_query(kb.OpCb.filter(), staff_only)
     async def staff_decides(
-        query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop, bookings: RateWindow
+        query: CallbackQuery,
+        callback_data: kb.OpCb,
+        bot: Bot,
+        shop: Shop,
+        bookings: RateWindow,
+        role: Role,
     ) -> None:
         operation = await shop.storage.pending(callback_data.id)
+        if operation is not None and operation.kind is EntryKind.ADJUST and role < Role.OWNER:
+            await query.answer(outcome_text(desk.Outcome.FORBIDDEN), show_alert=True)
+            return
         if operation is not None and operation.kind is EntryKind.REDEEM:
             if operation.operator_id != query.from_user.id:
                 # Perhaps the customer (who is also staff) answering their own request.
@@ -694,10 +708,14 @@ def build_router() -> Router:
                 )
                 return
             result = await desk.close(
-                shop, callback_data.id, query.from_user.id, False, PendingStatus.CANCELLED
+                shop,
+                callback_data.id,
+                query.from_user.id,
+                desk.REDEEM_BUTTON,
+                PendingStatus.CANCELLED,
             )
             await answer_close(query, result)
-            if result.outcome is desk.Outcome.BOOKED and result.operation:
+            if result.moved and result.operation:
                 await show_redeem_result(bot, shop, result.operation, desk.Outcome.CLOSED)
             return
         if callback_data.ok:
@@ -711,14 +729,18 @@ def build_router() -> Router:
                 )
                 return
             result = await desk.confirm(
-                shop, callback_data.id, query.from_user.id, by_customer=False
+                shop, callback_data.id, query.from_user.id, desk.STAFF_BUTTON
             )
         else:
             result = await desk.close(
-                shop, callback_data.id, query.from_user.id, False, PendingStatus.CANCELLED
+                shop,
+                callback_data.id,
+                query.from_user.id,
+                desk.STAFF_BUTTON,
+                PendingStatus.CANCELLED,
             )
             await answer_close(query, result)
-            if result.outcome is desk.Outcome.BOOKED and isinstance(query.message, Message):
+            if result.moved and isinstance(query.message, Message):
                 await query.message.edit_text(_("Cancelled. Nothing was booked."))
             return
         await answer_booking(query, bot, shop, result)
@@ -749,17 +771,13 @@ def build_customer_answers() -> Router:
 async def expire_later(bot: Bot, shop: Shop, operation_id: str) -> None:
     """When nobody answers in time, both sides learn it (the button alone would say so)."""
     await asyncio.sleep(desk.CUSTOMER_CONFIRM_TTL.total_seconds() + 1)
-    if not await shop.storage.move_pending(
-        operation_id, PendingStatus.PENDING, PendingStatus.EXPIRED
-    ):
-        return
-    operation = await shop.storage.pending(operation_id)
-    if operation is not None:
-        await show_redeem_result(bot, shop, operation, desk.Outcome.EXPIRED)
+    result = await desk.expire(shop, operation_id)
+    if result.moved and result.operation is not None:
+        await show_redeem_result(bot, shop, result.operation, desk.Outcome.EXPIRED)
 
 
 async def answer_close(query: CallbackQuery, result: desk.Result) -> None:
-    if result.outcome is desk.Outcome.BOOKED:
+    if result.outcome is desk.Outcome.BOOKED and result.moved:
         await query.answer(_("Cancelled."))
     else:
         await query.answer(outcome_text(result.outcome), show_alert=True)
@@ -774,7 +792,27 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
     customer = await shop.storage.customer(booking.entry.customer_id)
     assert customer is not None
     amount = booking.entry.amount
-    if booking.entry.kind is EntryKind.PURCHASE:
+    if booking.entry.kind is EntryKind.ADJUST:
+        reason = escape(booking.entry.reason)
+        change = ("+" if amount > 0 else "-") + points(abs(amount))
+        staff_text = _(
+            "Done: {change} for {name} ({reason}). Balance now {balance}.",
+            change=change,
+            name=escape(customer.name or _("Customer")),
+            reason=reason,
+            balance=points(booking.balance),
+        )
+        receipt = lambda: (  # noqa: E731
+            _(
+                "{change} on your {shop} card: {reason}. Balance: <b>{balance}</b>.",
+                change=("+" if amount > 0 else "-") + points(abs(amount)),
+                shop=escape(shop.settings.shop_name),
+                reason=reason,
+                balance=points(booking.balance),
+            ),
+            None,
+        )
+    elif booking.entry.kind is EntryKind.PURCHASE:
         staff_text = _(
             "✅ Booked: purchase {bill}, <b>+{points}</b>. {name} now has {balance}.",
             bill=money(booking.entry.bill_minor or 0),
@@ -803,7 +841,7 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
         )
         if booking.entry.shortfall:
             staff_text += "\n" + _(
-                "{points} had already been spent and could not be taken back.",
+                "{points} had already been spent or had expired, and could not be taken back.",
                 points=points(booking.entry.shortfall),
             )
         receipt = lambda: (  # noqa: E731
@@ -941,28 +979,32 @@ def upgrade_text(shop: Shop, tier: Tier) -> str:
 async def answer_spending_request(
     query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop
 ) -> None:
-    declined = False
     if callback_data.ok:
-        result = await desk.confirm(shop, callback_data.id, query.from_user.id, by_customer=True)
+        result = await desk.confirm(shop, callback_data.id, query.from_user.id, desk.REDEEM_BUTTON)
+        outcome = result.outcome
     else:
         result = await desk.close(
-            shop, callback_data.id, query.from_user.id, True, PendingStatus.DECLINED
+            shop,
+            callback_data.id,
+            query.from_user.id,
+            desk.REDEEM_BUTTON,
+            PendingStatus.DECLINED,
+            by_customer=True,
         )
-        if result.outcome is desk.Outcome.BOOKED:
-            declined = True
-            result = desk.Result(desk.Outcome.CLOSED, result.operation)
-    shown = (desk.Outcome.BOOKED, desk.Outcome.INSUFFICIENT, desk.Outcome.EXPIRED)
-    if result.operation is None or not (declined or result.outcome in shown):
+        outcome = desk.Outcome.CLOSED if result.outcome is desk.Outcome.BOOKED else result.outcome
+    if result.operation is None or not result.moved:
+        # Settled before (a second tap, a late answer): whoever settled it told both chats.
         await query.answer(outcome_text(result.outcome), show_alert=True)
         return
-    if result.outcome is desk.Outcome.BOOKED or declined:
+    if outcome in (desk.Outcome.BOOKED, desk.Outcome.CLOSED):
         await query.answer()
     else:
-        await query.answer(outcome_text(result.outcome), show_alert=True)
+        await query.answer(outcome_text(outcome), show_alert=True)
     operation = result.operation
-    if operation.customer_message_id is None and isinstance(query.message, Message):
+    if isinstance(query.message, Message):
+        # The customer's own message, whether or not its id was recorded yet.
         operation = replace(operation, customer_message_id=query.message.message_id)
-    await show_redeem_result(bot, shop, operation, result.outcome, result)
+    await show_redeem_result(bot, shop, operation, outcome, result)
 
 
 async def show_redeem_result(
@@ -971,14 +1013,10 @@ async def show_redeem_result(
     operation: PendingOperation,
     outcome: desk.Outcome,
     result: desk.Result | None = None,
+    only_customer: bool = False,
 ) -> None:
-    """Update both chats: the customer's request and the cashier's waiting message."""
-    # Re-read: the cashier's message id may have been stored after this answer began.
-    fresh = await shop.storage.pending(operation.id)
-    if fresh is not None:
-        operation = replace(
-            fresh, customer_message_id=fresh.customer_message_id or operation.customer_message_id
-        )
+    """Update both chats, each message once: the customer's request and the cashier's
+    waiting message (recorded before the request was sent)."""
     customer = await shop.storage.customer(operation.customer_id)
     staff = await shop.storage.customer_by_telegram(operation.operator_id)
     staff_language = staff.language if staff else None
@@ -1000,6 +1038,9 @@ async def show_redeem_result(
             desk.Outcome.CLOSED: _("Spending request closed. Your points were not spent."),
             desk.Outcome.EXPIRED: _("This request has expired. Your points were not spent."),
             desk.Outcome.INSUFFICIENT: _("You do not have enough points for this any more."),
+            desk.Outcome.OVER_LIMIT: _(
+                "This is more points than this bill may take now. Your points were not spent."
+            ),
         }
         return texts.get(outcome, texts[desk.Outcome.CLOSED]), None
 
@@ -1028,6 +1069,9 @@ async def show_redeem_result(
             desk.Outcome.CLOSED: _("✖ Spending was declined or cancelled. Nothing was booked."),
             desk.Outcome.EXPIRED: _("⌛ The customer did not answer in time. Nothing was booked."),
             desk.Outcome.INSUFFICIENT: _("✖ Not enough points any more. Nothing was booked."),
+            desk.Outcome.OVER_LIMIT: _(
+                "✖ More points than this bill may take now. Nothing was booked."
+            ),
         }
         return texts.get(outcome, texts[desk.Outcome.CLOSED]), None
 
@@ -1040,7 +1084,7 @@ async def show_redeem_result(
             customer.language,
             customer_text,
         )
-    if operation.staff_chat_id and operation.staff_message_id:
+    if operation.staff_chat_id and operation.staff_message_id and not only_customer:
         await edit_for(
             bot,
             shop,
