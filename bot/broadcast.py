@@ -23,7 +23,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from bot import keyboards as kb
-from bot import loyalty
+from bot import loyalty, pacing
 from bot.i18n import N_, _
 from bot.notify import speaking
 from bot.shop import Shop
@@ -219,6 +219,8 @@ class Broadcaster:
         self._wake.set()
 
     async def _run(self) -> None:
+        # Promotions give way to replies in the bot's one pace (this task's context only).
+        pacing.background.set(True)
         while True:
             try:
                 broadcast = await self.shop.storage.start_due_broadcast(utcnow())
