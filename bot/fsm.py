@@ -9,6 +9,7 @@ not used for `idle` seconds (a step abandoned half-way) is forgotten.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -21,12 +22,27 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 IDLE = 24 * 3600.0  # seconds: a step untouched for a day is abandoned
 
 
+# A StorageKey as a plain tuple: the dataclass instance costs about 300 bytes more per user.
+_Key = tuple[int, int, int, int | None, str | None, str]
+
+
+def _compact(key: StorageKey) -> _Key:
+    return (
+        key.bot_id,
+        key.chat_id,
+        key.user_id,
+        key.thread_id,
+        key.business_connection_id,
+        key.destiny,
+    )
+
+
 class _Record:
     __slots__ = ("data", "state", "used")
 
     def __init__(self, used: float) -> None:
         self.state: str | None = None
-        self.data: dict[str, Any] = {}
+        self.data: dict[str, Any] | None = None  # None rather than an empty dict each
         self.used = used
 
 
@@ -38,7 +54,7 @@ class ForgetfulMemoryStorage(BaseStorage):
     def __init__(self, idle: float = IDLE, clock: Callable[[], float] = time.monotonic) -> None:
         self.idle = idle
         self.clock = clock
-        self._records: OrderedDict[StorageKey, _Record] = OrderedDict()
+        self._records: OrderedDict[_Key, _Record] = OrderedDict()
 
     @property
     def size(self) -> int:
@@ -46,7 +62,7 @@ class ForgetfulMemoryStorage(BaseStorage):
         empty storage would then be falsy and silently replaced.)"""
         return len(self._records)
 
-    def _get(self, key: StorageKey) -> _Record | None:
+    def _get(self, key: _Key) -> _Record | None:
         now = self.clock()
         horizon = now - self.idle
         while self._records and next(iter(self._records.values())).used <= horizon:
@@ -57,34 +73,37 @@ class ForgetfulMemoryStorage(BaseStorage):
             self._records.move_to_end(key)
         return record
 
-    def _put(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
+    def _put(self, key: _Key, state: str | None, data: dict[str, Any] | None) -> None:
         if state is None and not data:
             self._records.pop(key, None)
             return
         record = self._get(key)
         if record is None:
             record = self._records[key] = _Record(self.clock())
-        record.state, record.data = state, data
+        # The same few state names for everyone: one string each, not one per user.
+        record.state, record.data = (sys.intern(state) if state else None), (data or None)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        record = self._get(key)
+        compact = _compact(key)
+        record = self._get(compact)
         value = state.state if isinstance(state, State) else state
-        self._put(key, value, record.data if record else {})
+        self._put(compact, value, record.data if record else None)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        record = self._get(key)
+        record = self._get(_compact(key))
         return record.state if record else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
             msg = f"Data must be a dict or dict-like object, got {type(data).__name__}"
             raise DataNotDictLikeError(msg)
-        record = self._get(key)
-        self._put(key, record.state if record else None, data.copy())
+        compact = _compact(key)
+        record = self._get(compact)
+        self._put(compact, record.state if record else None, data.copy())
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        record = self._get(key)
-        return record.data.copy() if record else {}
+        record = self._get(_compact(key))
+        return record.data.copy() if record and record.data else {}
 
     async def close(self) -> None:
         self._records.clear()
