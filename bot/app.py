@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.broadcast import Broadcaster
 from bot.config import Settings
+from bot.fsm import ForgetfulMemoryStorage
 from bot.handlers import install
 from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
 from bot.jobs import Jobs
@@ -62,7 +62,7 @@ def create_bot(settings: Settings) -> Bot:
 def create_dispatcher(shop: Shop) -> Dispatcher:
     # `bookings`: confirmations per cashier a minute, handed to the desk's handlers.
     bookings = RateWindow(shop.settings.cashier_bookings_per_minute, 60)
-    dp = Dispatcher(storage=MemoryStorage(), shop=shop, bookings=bookings)
+    dp = Dispatcher(storage=ForgetfulMemoryStorage(), shop=shop, bookings=bookings)
     # Telegram may deliver an update again (a webhook retry, a poll repeated after a crash).
     dp.update.outer_middleware(OnceMiddleware())
     identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.program.stamps)

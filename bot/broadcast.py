@@ -23,7 +23,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from bot import keyboards as kb
-from bot import loyalty
+from bot import loyalty, pacing
 from bot.i18n import N_, _
 from bot.notify import speaking
 from bot.shop import Shop
@@ -44,7 +44,8 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 PROGRESS_EVERY = 2.0  # seconds between edits of the owner's progress message
 BATCH = 200
-NETWORK_RETRIES = 3
+NETWORK_RETRIES = 3  # attempts when Telegram answers with a server error
+MAX_BACKOFF = 60.0
 
 
 class _TagChecker(HTMLParser):
@@ -169,10 +170,18 @@ def progress_text(broadcast: Broadcast, counts: OutboxCounts, rate: float, done:
             failed=number(counts.failed),
         ),
     ]
+    if counts.skipped:
+        lines.append(
+            _(
+                "Left out since sending began (promotions off, data deleted or unreachable): "
+                "{count}",
+                count=number(counts.skipped),
+            )
+        )
     if counts.unknown:
         lines.append(
             _(
-                "Interrupted by a restart, not sent again: {count}",
+                "Delivery not confirmed (a restart or no answer in time), not sent again: {count}",
                 count=number(counts.unknown),
             )
         )
@@ -193,6 +202,8 @@ class Broadcaster:
         self.limiter = RateLimiter(shop.settings.broadcast_rate)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.backoff = 1.0  # seconds after the first send whose fate is unknown
+        self._unknown_in_row = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -208,6 +219,8 @@ class Broadcaster:
         self._wake.set()
 
     async def _run(self) -> None:
+        # Promotions give way to replies in the bot's one pace (this task's context only).
+        pacing.background.set(True)
         while True:
             try:
                 broadcast = await self.shop.storage.start_due_broadcast(utcnow())
@@ -231,25 +244,39 @@ class Broadcaster:
             batch = await storage.next_recipients(broadcast.id, BATCH)
             if not batch:
                 break
-            for customer in batch:
-                if not await storage.claim_recipient(broadcast.id, customer.id):
+            for queued in batch:
+                claim = await storage.claim_recipient(broadcast.id, queued.id)
+                if claim.customer is None and not claim.skipped:
                     current = await storage.broadcast(broadcast.id)
                     if current is None or current.status is not BroadcastStatus.SENDING:
                         await self._report(broadcast, done=True)
                         return  # cancelled
                     continue
-                status, error = await self._send(broadcast, customer)
-                await storage.settle_recipient(broadcast.id, customer.id, status, error)
-                if status == "blocked":
-                    await storage.mark_unreachable(customer.id)
+                if claim.customer is not None:
+                    status, error = await self._send(broadcast, claim.customer)
+                    await storage.settle_recipient(broadcast.id, queued.id, status, error)
+                    if status == "blocked":
+                        await storage.mark_unreachable(queued.id)
+                    await self._after(status)
                 if time.monotonic() - last_report >= PROGRESS_EVERY:
                     await self._report(broadcast, done=False)
                     last_report = time.monotonic()
         await storage.finish_broadcast(broadcast.id)
         await self._report(broadcast, done=True)
 
+    async def _after(self, status: str) -> None:
+        """After sends whose fate is unknown, wait longer and longer before the next: a
+        network that is down would otherwise turn the whole outbox into unknowns."""
+        if status != "unknown":
+            self._unknown_in_row = 0
+            return
+        self._unknown_in_row += 1
+        await asyncio.sleep(min(self.backoff * 2 ** (self._unknown_in_row - 1), MAX_BACKOFF))
+
     async def _send(self, broadcast: Broadcast, customer: Customer) -> tuple[str, str]:
-        assert customer.telegram_id is not None
+        chat_id = customer.telegram_id
+        if chat_id is None:  # claim_recipient skips the forgotten; never send blind
+            return "skipped", "forgotten"
         with speaking(self.shop, customer.language):
             text = await personalize(self.shop, broadcast.text, customer)
             markup = promotion_markup(broadcast)
@@ -259,13 +286,10 @@ class Broadcaster:
             try:
                 if broadcast.photo_file_id:
                     await self.bot.send_photo(
-                        customer.telegram_id,
-                        broadcast.photo_file_id,
-                        caption=text,
-                        reply_markup=markup,
+                        chat_id, broadcast.photo_file_id, caption=text, reply_markup=markup
                     )
                 else:
-                    await self.bot.send_message(customer.telegram_id, text, reply_markup=markup)
+                    await self.bot.send_message(chat_id, text, reply_markup=markup)
                 return "sent", ""
             except TelegramRetryAfter as error:
                 # Everything waits, not just this message: Telegram counts the whole bot.
@@ -276,7 +300,11 @@ class Broadcaster:
                 # A deleted account is as unreachable as a blocked bot.
                 gone = "chat not found" in error.message.lower()
                 return ("blocked" if gone else "failed"), error.message
-            except (TelegramNetworkError, TelegramServerError) as error:
+            except TelegramNetworkError as error:
+                # No answer (a timeout, a dropped connection): the message may well have
+                # arrived. Sending it again could make a duplicate, so it is never retried.
+                return "unknown", error.message
+            except TelegramServerError as error:
                 failures += 1
                 if failures >= NETWORK_RETRIES:
                     return "failed", str(error)

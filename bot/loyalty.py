@@ -25,7 +25,6 @@ from storage import (
     Booking,
     Customer,
     EarningContext,
-    EntryKind,
     ExpiringPoints,
     Offer,
     OfferKind,

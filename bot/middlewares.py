@@ -56,24 +56,44 @@ class IdentityMiddleware(BaseMiddleware):
 
 
 class RateWindow:
-    """Counts events per key in a sliding window; `allow` says whether one more fits."""
+    """Counts events per key in a sliding window; `allow` says whether one more fits.
 
-    def __init__(self, limit: int, window: float) -> None:
+    Keys are kept in order of their latest event, so keys idle for a whole window are
+    forgotten from the front, a few at a time on every call: memory stays bounded by the
+    keys active in the last window, and no call ever scans them all."""
+
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.window = window
-        self._seen: dict[int, deque[float]] = {}
+        self.clock = clock
+        self._seen: OrderedDict[int, deque[float]] = OrderedDict()
+
+    @property
+    def size(self) -> int:
+        """Keys remembered."""
+        return len(self._seen)
 
     def allow(self, key: int, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        times = self._seen.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
+        now = self.clock() if now is None else now
+        horizon = now - self.window
+        while self._seen:  # idle keys leave from the front
+            oldest = next(iter(self._seen.values()))
+            if oldest[-1] > horizon:
+                break
+            self._seen.popitem(last=False)
+        times = self._seen.get(key)
+        if times is None:
+            times = self._seen[key] = deque()
+        while times and times[0] <= horizon:
             times.popleft()
         if len(times) >= self.limit:
+            if not times:  # a limit of 0: nothing to remember
+                del self._seen[key]
             return False
         times.append(now)
-        if len(self._seen) > 10_000:  # forget idle keys now and then
-            for idle in [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window]:
-                self._seen.pop(idle, None)
+        self._seen.move_to_end(key)
         return True
 
 
@@ -81,10 +101,14 @@ class ThrottleMiddleware(BaseMiddleware):
     """At most `limit` updates per user in a sliding `window`; beyond it, one polite
     "slow down" and silence, while everyone else is served as usual."""
 
-    def __init__(self, limit: int = 20, window: float = 10.0) -> None:
+    def __init__(
+        self, limit: int = 20, window: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.window = window
-        self.counts = RateWindow(limit, window)
-        self._warned: dict[int, float] = {}
+        self.clock = clock
+        self.counts = RateWindow(limit, window, clock)
+        # When each user was last told to slow down, oldest first, kept for one window.
+        self._warned: OrderedDict[int, float] = OrderedDict()
 
     async def __call__(
         self,
@@ -95,18 +119,27 @@ class ThrottleMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None or data.get("role", Role.CUSTOMER) is not Role.CUSTOMER:
             return await handler(event, data)  # staff are limited per booking instead
-        now = time.monotonic()
+        now = self.clock()
         if self.counts.allow(user.id, now):
             return await handler(event, data)
-        if self._warned.get(user.id, 0.0) > now - self.window:
+        if not self._first_warning(user.id, now):
             return None  # already told: drop quietly
-        self._warned[user.id] = now
         text = _("Slow down a little, please: too many messages at once. Try again in a moment.")
         if isinstance(event, CallbackQuery):
             await event.answer(text, show_alert=True)
         elif isinstance(event, Message):
             await event.answer(text)
         return None
+
+    def _first_warning(self, user_id: int, now: float) -> bool:
+        """Whether this user has not been warned within the window (and is now)."""
+        horizon = now - self.window
+        while self._warned and next(iter(self._warned.values())) <= horizon:
+            self._warned.popitem(last=False)
+        if user_id in self._warned:
+            return False
+        self._warned[user_id] = now
+        return True
 
 
 class OnceMiddleware(BaseMiddleware):

@@ -27,6 +27,7 @@ from aiogram.types import InputFile, TelegramObject
 from pydantic import ValidationError
 
 from bot.http_client import HttpError, KeepAliveClient, Origin
+from bot.pacing import RetryAfter, SendPacer
 
 
 class KeepResponseTypes(BaseRequestMiddleware):
@@ -109,6 +110,7 @@ class BotApiSession(BaseSession):
         self.files = AiohttpSession(api=api)
         self._clients: dict[Origin, KeepAliveClient] = {}
         self._targets: dict[tuple[str, str], tuple[Origin, bytes]] = {}
+        self.pacer = SendPacer()  # create_session installs it as a middleware
 
     async def make_request(
         self,
@@ -199,7 +201,11 @@ class BotApiSession(BaseSession):
         await self.files.close()
 
 
-def create_session(api_url: str | None) -> BotApiSession:
+def create_session(api_url: str | None, pacer: SendPacer | None = None) -> BotApiSession:
+    """The bot's session: every message it sends keeps to one pace (`pacer`, shared with the
+    broadcaster through the session), and every call waits out a 429 and tries again."""
     session = BotApiSession(TelegramAPIServer.from_base(api_url) if api_url else PRODUCTION)
+    session.pacer = pacer or SendPacer()
     session.middleware(KeepResponseTypes())
+    session.middleware(RetryAfter(session.pacer))
     return session

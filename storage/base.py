@@ -299,12 +299,34 @@ class OutboxCounts:
     sent: int
     blocked: int
     failed: int
-    unknown: int  # claimed when the bot stopped: never sent again, so nobody gets it twice
+    unknown: int  # claimed when the bot stopped, or the send timed out: never sent again
     holdout: int
+    skipped: int = 0  # left the audience while it was sent (promotions off, forgotten, gone)
 
     @property
     def finished(self) -> int:
         return self.total - self.pending
+
+
+def skip_reason(customer: Customer) -> str:
+    """Why a promotion must not go to this customer any more ("" when it may)."""
+    if customer.forgotten or customer.telegram_id is None:
+        return "forgotten"
+    if not customer.promotions:
+        return "promotions off"
+    if customer.unreachable_at is not None:
+        return "unreachable"
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What claiming an outbox row found: the recipient as they are now (send to them), the
+    reason they no longer get it (the row is settled as skipped), or neither (the row is no
+    longer pending, or the broadcast stopped)."""
+
+    customer: Customer | None = None
+    skipped: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -592,7 +614,7 @@ class Storage(Protocol):
     ) -> None: ...
     async def start_due_broadcast(self, now: datetime) -> Broadcast | None: ...
     async def next_recipients(self, broadcast_id: int, limit: int) -> list[Customer]: ...
-    async def claim_recipient(self, broadcast_id: int, customer_id: int) -> bool: ...
+    async def claim_recipient(self, broadcast_id: int, customer_id: int) -> Claim: ...
     async def settle_recipient(
         self, broadcast_id: int, customer_id: int, status: str, error: str = ""
     ) -> None: ...

@@ -23,6 +23,7 @@ from storage.base import (
     Broadcast,
     BroadcastStatus,
     CardIdentity,
+    Claim,
     Customer,
     EarningContext,
     EntryKind,
@@ -56,6 +57,7 @@ from storage.base import (
     Settlement,
     StaffMember,
     WeeklySeries,
+    skip_reason,
 )
 from storage.migrations import MIGRATIONS, SQL_FUNCTIONS
 
@@ -1858,18 +1860,39 @@ class SQLiteStorage:
         )
         return [_customer(row) for row in rows]
 
-    async def claim_recipient(self, broadcast_id: int, customer_id: int) -> bool:
+    async def claim_recipient(self, broadcast_id: int, customer_id: int) -> Claim:
         """Mark a recipient as being sent to, committed before the send: a crash after this
-        leaves the row 'sending', and a restart never sends to it again."""
+        leaves the row 'sending', and a restart never sends to it again.
 
-        def body(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                "UPDATE outbox SET status = 'sending' WHERE broadcast_id = ? AND customer_id = ? "
-                "AND status = 'pending' AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ? "
-                "AND status = 'sending')",
+        The recipient is read again in the same transaction: who turned promotions off, was
+        forgotten or became unreachable since the outbox was filled is settled as skipped
+        (with the reason) instead, and the customer returned is the record as it is now."""
+        columns = ", ".join("c." + c.strip() for c in CUSTOMER_COLUMNS.split(","))
+
+        def body(db: sqlite3.Connection) -> Claim:
+            row = _one_sync(
+                db,
+                f"SELECT {columns} FROM outbox o JOIN customers c ON c.id = o.customer_id "
+                "WHERE o.broadcast_id = ? AND o.customer_id = ? AND o.status = 'pending' "
+                "AND EXISTS (SELECT 1 FROM broadcasts WHERE id = ? AND status = 'sending')",
                 (broadcast_id, customer_id, broadcast_id),
             )
-            return cursor.rowcount == 1
+            if row is None:
+                return Claim()
+            customer = _customer(row)
+            reason = skip_reason(customer)
+            db.execute(
+                "UPDATE outbox SET status = ?, error = ?, sent_at = ? "
+                "WHERE broadcast_id = ? AND customer_id = ?",
+                (
+                    "skipped" if reason else "sending",
+                    reason,
+                    _ts(utcnow()) if reason else None,
+                    broadcast_id,
+                    customer_id,
+                ),
+            )
+            return Claim(skipped=reason) if reason else Claim(customer=customer)
 
         return await self._write(body)
 
@@ -1887,20 +1910,24 @@ class SQLiteStorage:
         )
 
     async def outbox_counts(self, broadcast_id: int) -> OutboxCounts:
+        # Skipped rows with a reason left the audience while it was sent to; those without
+        # one were still waiting when the broadcast was cancelled.
         rows = await self._reader.execute_fetchall(
-            "SELECT status, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
+            "SELECT CASE WHEN status = 'skipped' AND error != '' THEN 'left' ELSE status END "
+            "AS kind, count(*) FROM outbox WHERE broadcast_id = ? GROUP BY kind",
             (broadcast_id,),
         )
         by = {row[0]: int(row[1]) for row in rows}
         holdout = by.get("holdout", 0)
         return OutboxCounts(
-            total=sum(by.values()) - holdout - by.get("skipped", 0),
+            total=sum(by.values()) - holdout - by.get("skipped", 0) - by.get("left", 0),
             pending=by.get("pending", 0) + by.get("sending", 0),
             sent=by.get("sent", 0),
             blocked=by.get("blocked", 0),
             failed=by.get("failed", 0),
             unknown=by.get("unknown", 0),
             holdout=holdout,
+            skipped=by.get("left", 0),
         )
 
     async def finish_broadcast(self, broadcast_id: int) -> None:

@@ -33,6 +33,7 @@ import re
 import socket
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -162,6 +163,15 @@ _METHODS: dict[str, str] = {
     "getFile": "_m_get_file",
     "sendChatAction": "_m_send_chat_action",
 }
+
+
+def is_message_send(method: str) -> bool:
+    """Whether a method sends a message, counted by Telegram's overall flood limit."""
+    return method.startswith(("send", "copyMessage", "forwardMessage")) and (
+        method != "sendChatAction"
+    )
+
+
 _METHODS_BY_LOWER: dict[str, str] = {name.lower(): name for name in _METHODS}
 
 _CHAT_ACTIONS = frozenset(
@@ -721,6 +731,10 @@ class FakeTelegram:
         self._taken_calls: set[int] = set()
         self._inflight = 0
         self._last_activity = time.monotonic()
+        # Telegram's flood limit, off unless set: messages sent beyond this many in any
+        # sliding second are answered 429 (retry after 1 s). See `limit_sends`.
+        self.sends_per_second: int | None = None
+        self._send_times: deque[float] = deque()
         self._changed = asyncio.Event()
 
     # ---------------------------------------------------------------- lifecycle
@@ -1083,6 +1097,22 @@ class FakeTelegram:
         took effect), like a slow link: the bot learns the result only then."""
         self._delays.append((canonical_method(method), matches, seconds))
 
+    def limit_sends(self, per_second: int | None) -> None:
+        """Enforce Telegram's overall limit: a message sent (send*, copy, forward; not chat
+        actions) beyond `per_second` in any sliding second fails with 429, retry after 1."""
+        self.sends_per_second = per_second
+        self._send_times.clear()
+
+    def _check_flood(self, method: str) -> None:
+        if self.sends_per_second is None or not is_message_send(method):
+            return
+        now = time.monotonic()
+        while self._send_times and self._send_times[0] <= now - 1.0:
+            self._send_times.popleft()
+        if len(self._send_times) >= self.sends_per_second:
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        self._send_times.append(now)
+
     # ---------------------------------------------------------------- HTTP plumbing
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -1103,6 +1133,7 @@ class FakeTelegram:
                 queued = self._failures.get(method)
                 if queued:
                     raise queued.pop(0)
+                self._check_flood(method)
                 result = await getattr(self, _METHODS[method])(params, uploads)
                 status, body = 200, {"ok": True, "result": result}
             except ApiError as exc:

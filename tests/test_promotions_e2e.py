@@ -87,6 +87,8 @@ async def test_a_thousand_customers_through_429_and_blocked_chats(
 ) -> None:
     rate = 120.0
     app: Application = await start_app(broadcast_rate=rate)
+    # Faster than Telegram allows, to keep the test short: the bot's overall pace too.
+    app.bot.session.pacer.limit = 200  # type: ignore[attr-defined]
     ids = seed_customers(app.shop.settings.database_path, 1000, 10_000)
     for user_id in ids:
         fake.user(user_id, f"Guest {user_id}")
