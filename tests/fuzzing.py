@@ -4,8 +4,10 @@ bot defines, found by inspecting `bot.keyboards` rather than listed by hand."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
+import re
 import time
 import traceback
 from collections.abc import Iterable
@@ -17,8 +19,15 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 
 from bot import keyboards
+from bot.card import CardView, render_card
+from bot.keyboards import GiveCb, OpCb
+from bot.middlewares import RateWindow, ThrottleMiddleware
+from bot.pacing import SendPacer
 from tests.fakeapi import ApiCall, FakeTelegram, SentMessage
 
+# The buttons that book: an operation confirmed (by a cashier, the owner or a customer) and
+# a donation given.
+CONFIRMING = (OpCb, GiveCb)
 # Calls that put something in front of a person: a reply, in the sender's own chat.
 REPLY_METHODS = frozenset(
     {
@@ -117,8 +126,74 @@ class TickClock:
     def monotonic(self) -> float:
         return self.now
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
+
+def run_on_clock(dispatcher: Dispatcher, bot: Bot, clock: TickClock) -> None:
+    """The one place the fuzz run reaches into the bot's timing: the customers' throttle and
+    the cashiers' booking window read `clock`, so the same updates are throttled on every
+    machine; the pace of sends is lifted, because updates are fed one at a time and Telegram's
+    limit has tests of its own (tests/test_pacing.py)."""
+    throttles = [
+        m for m in dispatcher.message.outer_middleware if isinstance(m, ThrottleMiddleware)
+    ]
+    assert len(throttles) == 1, "the dispatcher's throttle moved: find it again here"
+    throttles[0].clock = throttles[0].counts.clock = clock.monotonic
+    bookings = dispatcher["bookings"]
+    assert isinstance(bookings, RateWindow)
+    bookings.clock = clock.monotonic
+    pacer = getattr(bot.session, "pacer", None)
+    assert isinstance(pacer, SendPacer), "the session's pacer moved: find it again here"
+    pacer.limit = 1_000_000
+
+
+class CardRenders:
+    """`render_card` that draws each kind of card once: every kind of name (digits aside) in
+    every language, at every tier; a card of a kind already drawn reuses that picture. Until
+    `reuse` is set every card is drawn, so the cards photographed by the fuzzer are real."""
+
+    def __init__(self) -> None:
+        self.reuse = False
+        self.drawn: dict[tuple[str, ...], bytes] = {}
+        self.count = 0
+
+    def __call__(self, view: CardView) -> bytes:
+        kind = (re.sub(r"\d", "", view.holder), view.label_holder, view.tier, view.stamps)
+        if self.reuse and kind in self.drawn:
+            return self.drawn[kind]
+        self.count += 1
+        self.drawn[kind] = png = render_card(view)
+        return png
+
+
+def legitimate_presses(deliveries: Iterable[Delivery]) -> set[str]:
+    """Operation ids whose confirming button someone pressed in the chat it was shown in:
+    that person was asked, whichever of their messages the press came from."""
+    shown: set[tuple[int, str]] = set()
+    permitted: set[str] = set()
+    for delivery in deliveries:
+        query = delivery.update.get("callback_query")
+        if query is not None and delivery.chat == query["from"]["id"]:
+            data = str(query.get("data"))
+            if (delivery.chat, data) in shown:
+                for kind in CONFIRMING:
+                    with contextlib.suppress(ValueError, TypeError):
+                        parsed = kind.unpack(data)
+                        if parsed.ok:
+                            permitted.add(parsed.id)
+        for call in delivery.calls:
+            for data in buttons_in(call.params.get("reply_markup")):
+                shown.add((call.params.get("chat_id"), data))
+    return permitted
+
+
+def buttons_in(markup: Any) -> list[str]:
+    if not isinstance(markup, dict):
+        return []
+    return [
+        str(b["callback_data"])
+        for row in markup.get("inline_keyboard", [])
+        for b in row
+        if b.get("callback_data")
+    ]
 
 
 class ErrorLog(logging.Handler):
