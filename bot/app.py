@@ -15,6 +15,7 @@ from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot import redact
 from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.handlers import install
@@ -104,6 +105,7 @@ class Application:
     @classmethod
     async def create(cls, settings: Settings, program: Program | None = None) -> Application:
         program = program or load_program(settings.program_file)
+        redact.install(settings.bot_token)  # before anything can log a URL
         storage: Storage = await open_storage(settings.database_path)
         shop = Shop(settings, program, storage, build_i18n(settings.default_locale))
         bot = create_bot(settings)

@@ -7,11 +7,13 @@ import logging
 import os
 import sqlite3
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
+from bot import redact
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import LANGUAGES, N_, build_i18n
 from bot.program import ProgramError, load_program
@@ -117,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redactor = redact.install(settings.bot_token)
+    # A traceback that escapes everything else goes to stderr, i.e. the journal, too.
+    sys.excepthook = lambda *exc: sys.stderr.write(
+        redactor.redact("".join(traceback.format_exception(*exc)))
+    )
     from bot.app import run  # imported late: config errors must not pay for aiogram's import
 
     try:
@@ -143,7 +150,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     except TelegramNetworkError as error:
-        return fail(tr(N_("Cannot reach the Telegram Bot API: {error}"), error=error.message))
+        return fail(
+            tr(
+                N_("Cannot reach the Telegram Bot API: {error}"),
+                error=redactor.redact(error.message),
+            )
+        )
     except KeyboardInterrupt:
         pass
     return 0
