@@ -18,6 +18,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import LANGUAGES, N_, build_i18n
 from bot.program import ProgramError, load_program
 from storage.backup import copy_database
+from storage.files import DatabaseLock, DatabaseLocked
 
 EXIT_CONFIG = 2
 
@@ -80,10 +81,23 @@ def maintenance(argv: list[str], tr: Any) -> int:
             source.close()
         print(tr(N_("Backup written to {path}."), path=file))
         return 0
+    lock = DatabaseLock(database)
+    try:
+        lock.acquire()  # held while restoring, so no bot starts on a half-restored file
+    except DatabaseLocked:
+        return fail(
+            tr(N_("The bot is running on {database}: stop it before restoring."), database=database)
+        )
+    except FileNotFoundError:
+        return fail(
+            tr(N_("The folder for the database does not exist: {path}"), path=database.parent)
+        )
     try:
         kept = restore(file, database)
     except BadBackup as error:
         return fail(tr(BACKUP_PROBLEMS[error.reason], path=file))
+    finally:
+        lock.release()
     print(tr(N_("Restored {path} into {database}."), path=file, database=database))
     if kept is not None:
         print(tr(N_("The previous database was kept as {path}."), path=kept))
@@ -92,6 +106,9 @@ def maintenance(argv: list[str], tr: Any) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # Everything the bot creates (database, WAL, backups, lock, secret) is the bot user's
+    # alone; storage sets 0600 on its own files explicitly as well.
+    os.umask(0o077)
     tr = _translator()
     if argv and argv[0] in ("-h", "--help"):
         print(tr(N_("Usage: python -m bot  (settings come from the environment or .env)")))
@@ -126,6 +143,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     from bot.app import run  # imported late: config errors must not pay for aiogram's import
 
+    # One bot per database: two would poll twice and each broadcaster would take the other's
+    # messages in flight for interrupted ones. Held until this process ends.
+    lock = DatabaseLock(settings.database_path)
+    try:
+        lock.acquire()
+    except DatabaseLocked:
+        return fail(
+            tr(
+                N_("Another bot is already running on {path}. Stop it first."),
+                path=settings.database_path,
+            )
+        )
+    except FileNotFoundError:
+        return fail(
+            tr(
+                N_("The folder for the database does not exist: {path}"),
+                path=Path(settings.database_path).parent,
+            )
+        )
     try:
         asyncio.run(run(settings, program))
     except FileNotFoundError as error:
@@ -158,4 +194,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     except KeyboardInterrupt:
         pass
+    finally:
+        lock.release()
     return 0
