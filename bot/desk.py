@@ -164,14 +164,24 @@ async def draft_redeem(
     )
 
 
+# The operator of what customers do on their own (a donation): nobody. Their Telegram id
+# would otherwise stay in the ledger (and ledger.csv) after "forget me". Drafts need a value
+# (pending_operations.operator_id is NOT NULL) and 0 is nobody's Telegram id.
+NO_OPERATOR = 0
+
+
+def ledger_operator(operation: PendingOperation) -> int | None:
+    """Whom the ledger entry names as operator: the cashier or owner, never the customer."""
+    return None if operation.operator_id == NO_OPERATOR else operation.operator_id
+
+
 async def draft_donation(shop: Shop, customer: Customer, points: int) -> PendingOperation:
     """A customer giving points to the shop's cause; they confirm it themselves."""
-    assert customer.telegram_id is not None
     return await _draft(
         shop,
         EntryKind.DONATION,
         customer,
-        customer.telegram_id,
+        NO_OPERATOR,
         points,
         None,
         STAFF_CONFIRM_TTL,
@@ -262,7 +272,7 @@ async def confirm(shop: Shop, operation_id: str, presser: int, by_customer: bool
                 sign * operation.points,
                 operation.id,
                 reason=reason,
-                operator_id=operation.operator_id,
+                operator_id=ledger_operator(operation),
                 bill_minor=operation.bill_minor,
                 rules=operation.rules,
                 expires_at=expires_at if sign > 0 else None,

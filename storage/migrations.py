@@ -226,4 +226,13 @@ MIGRATIONS: list[str] = [
         operator_id);
     CREATE INDEX outbox_sent ON outbox(sent_at) WHERE status = 'sent';
     """,
+    # 8: a donation is the customer's own act and names no operator; it named their Telegram
+    # id, which then outlived "forget me" (the ledger's one sanctioned rewrite).
+    """
+    DROP TRIGGER ledger_no_update;
+    UPDATE ledger SET operator_id = NULL WHERE kind = 'donation';
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+    UPDATE pending_operations SET operator_id = 0 WHERE kind = 'donation';
+    """,
 ]
