@@ -318,10 +318,16 @@ class SQLiteStorage:
             db.execute("BEGIN IMMEDIATE")
             try:
                 result = body(db)
-            except BaseException:
-                db.execute("ROLLBACK")
+                db.execute("COMMIT")
+            except BaseException as error:
+                # Some errors (SQLITE_FULL among them) end the transaction themselves; a
+                # ROLLBACK then fails, and its message must not replace the real cause.
+                if db.in_transaction:
+                    try:
+                        db.execute("ROLLBACK")
+                    except sqlite3.Error as failed:
+                        error.add_note(f"the rollback failed too: {failed}")
                 raise
-            db.execute("COMMIT")
             return result
 
         # The writer thread runs one queued transaction at a time: it is the writer lock.
