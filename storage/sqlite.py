@@ -53,6 +53,7 @@ from storage.base import (
     ReferrerRow,
     ReversalRule,
     Segment,
+    StaffInvite,
     StaffMember,
     WeeklySeries,
 )
@@ -917,6 +918,30 @@ class SQLiteStorage:
             _ts(utcnow()),
             _ts(expires_at),
         )
+
+    async def open_invites(self, now: datetime) -> list[StaffInvite]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT payload, created_by, created_at, expires_at FROM staff_invites "
+            "WHERE used_by IS NULL AND expires_at > ? ORDER BY created_at",
+            (_ts(now),),
+        )
+        return [
+            StaffInvite(r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]))
+            for r in rows
+        ]
+
+    async def revoke_invite(self, payload: str, now: datetime) -> bool:
+        """End an open invite now; False when it was used, expired or unknown."""
+
+        def body(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE staff_invites SET expires_at = ? "
+                "WHERE payload = ? AND used_by IS NULL AND expires_at > ?",
+                (_ts(now), payload, _ts(now)),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(body)
 
     async def use_invite(
         self, payload: str, telegram_id: int, name: str, now: datetime
