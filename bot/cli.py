@@ -141,8 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     sys.excepthook = lambda *exc: sys.stderr.write(
         redactor.redact("".join(traceback.format_exception(*exc)))
     )
-    from bot.app import run  # imported late: config errors must not pay for aiogram's import
-
     # One bot per database: two would poll twice and each broadcaster would take the other's
     # messages in flight for interrupted ones. Held until this process ends.
     lock = DatabaseLock(settings.database_path)
@@ -162,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                 path=Path(settings.database_path).parent,
             )
         )
+    from bot.app import run  # imported late: config errors must not pay for aiogram's import
+
     try:
         asyncio.run(run(settings, program))
     except FileNotFoundError as error:

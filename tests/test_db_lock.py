@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
 import subprocess
@@ -24,6 +25,15 @@ def run_cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Compl
     )  # fmt: skip
 
 
+async def run_cli_async(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    """The same, without blocking the event loop the fake server (and so the bot) needs."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        cwd=tmp_path, env=bot_env(tmp_path, **env), stdout=-1, stderr=-1,
+    )  # fmt: skip
+    return await finish(process)
+
+
 def is_cyrillic(text: str) -> bool:
     return any("\u0400" <= char <= "\u04ff" for char in text)
 
@@ -42,8 +52,8 @@ async def test_a_second_bot_and_a_restore_refuse_while_one_runs(
         await fake.wait_call("getUpdates", timeout=30)
         fake.send_message(fake.user(4601, "Ann"), "/start")
         await fake.next_message(4601, timeout=30)
-        made = run_cli(tmp_path, env, "backup", "copy.db")  # backups need no lock
-        assert made.returncode == 0, made.stderr
+        code, stderr = await run_cli_async(tmp_path, env, "backup", "copy.db")
+        assert code == 0, stderr  # backups need no lock
 
         second = await run_bot(tmp_path, **env)
         code, stderr = await finish(second)
@@ -51,17 +61,17 @@ async def test_a_second_bot_and_a_restore_refuse_while_one_runs(
         assert "shop.db" in stderr and is_cyrillic(stderr) and "Traceback" not in stderr
 
         before = sorted(p.name for p in tmp_path.iterdir())
-        refused = run_cli(tmp_path, env, "restore", "copy.db")
-        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
-        assert is_cyrillic(refused.stderr) and "Traceback" not in refused.stderr
+        code, stderr = await run_cli_async(tmp_path, env, "restore", "copy.db")
+        assert code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+        assert is_cyrillic(stderr) and "Traceback" not in stderr
         assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing moved
         assert first.returncode is None  # the running bot carries on
     finally:
         first.send_signal(signal.SIGTERM)
         code, stderr = await finish(first)
     assert code == 0, stderr
-    restored = run_cli(tmp_path, env, "restore", "copy.db")  # once it stopped: fine
-    assert restored.returncode == 0, restored.stderr
+    code, stderr = await run_cli_async(tmp_path, env, "restore", "copy.db")
+    assert code == 0, stderr  # once it stopped: fine
 
 
 def test_restore_holds_the_lock_while_it_works(
