@@ -235,7 +235,7 @@ class StaffInviteCb(CallbackData, prefix="sinv"):
 
 
 def staff_list(
-    cashiers: list[tuple[int, str]], invites: list[tuple[str, str]] = []  # noqa: B006
+    cashiers: list[tuple[int, str]], invites: tuple[tuple[str, str], ...] = ()
 ) -> InlineKeyboardMarkup:
     """`invites`: (payload, the short tail that names the link)."""
     return column(

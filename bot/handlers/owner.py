@@ -51,7 +51,7 @@ async def staff_overview(shop: Shop) -> tuple[str, kb.InlineKeyboardMarkup]:
         text += "\n\n" + _("<b>Invite links not used yet</b>\n{list}", list=links)
     markup = kb.staff_list(
         [(m.telegram_id, m.name or str(m.telegram_id)) for m in members],
-        [(invite.payload, link_tail(invite.payload)) for invite in invites],
+        tuple((invite.payload, link_tail(invite.payload)) for invite in invites),
     )
     return text, markup
 
