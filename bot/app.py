@@ -14,6 +14,7 @@ from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot import redact
 from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.fsm import ForgetfulMemoryStorage
@@ -103,10 +104,12 @@ class Application:
     jobs: Jobs
     broadcaster: Broadcaster
     closed: bool = False
+    webhook: SimpleRequestHandler | None = None  # set while serving a webhook
 
     @classmethod
     async def create(cls, settings: Settings, program: Program | None = None) -> Application:
         program = program or load_program(settings.program_file)
+        redact.install(settings.bot_token)  # before anything can log a URL
         storage: Storage = await open_storage(settings.database_path)
         shop = Shop(settings, program, storage, build_i18n(settings.default_locale))
         bot = create_bot(settings)
@@ -141,9 +144,10 @@ class Application:
         settings = self.shop.settings
         assert settings.webhook_url
         app = web.Application()
-        SimpleRequestHandler(
+        self.webhook = SimpleRequestHandler(
             dispatcher=self.dispatcher, bot=self.bot, secret_token=settings.webhook_secret
-        ).register(app, path=WEBHOOK_PATH)
+        )
+        self.webhook.register(app, path=WEBHOOK_PATH)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
@@ -177,7 +181,11 @@ class Application:
         self.closed = True
         # Let updates already being handled finish (a few seconds at most) before the
         # database closes under them; what is still running then is abandoned unbooked.
+        # A webhook answers Telegram at once and handles the update in a task of its own:
+        # Telegram will not send that update again, so it must not be dropped either.
         running = set(self.dispatcher._handle_update_tasks)
+        if self.webhook is not None:
+            running |= set(self.webhook._background_feed_update_tasks)
         if running:
             _done, pending = await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
             for task in pending:

@@ -7,15 +7,18 @@ import logging
 import os
 import sqlite3
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
+from bot import redact
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import LANGUAGES, N_, build_i18n
 from bot.program import ProgramError, load_program
 from storage.backup import copy_database
+from storage.files import DatabaseLock, DatabaseLocked
 
 EXIT_CONFIG = 2
 
@@ -78,10 +81,23 @@ def maintenance(argv: list[str], tr: Any) -> int:
             source.close()
         print(tr(N_("Backup written to {path}."), path=file))
         return 0
+    lock = DatabaseLock(database)
+    try:
+        lock.acquire()  # held while restoring, so no bot starts on a half-restored file
+    except DatabaseLocked:
+        return fail(
+            tr(N_("The bot is running on {database}: stop it before restoring."), database=database)
+        )
+    except FileNotFoundError:
+        return fail(
+            tr(N_("The folder for the database does not exist: {path}"), path=database.parent)
+        )
     try:
         kept = restore(file, database)
     except BadBackup as error:
         return fail(tr(BACKUP_PROBLEMS[error.reason], path=file))
+    finally:
+        lock.release()
     print(tr(N_("Restored {path} into {database}."), path=file, database=database))
     if kept is not None:
         print(tr(N_("The previous database was kept as {path}."), path=kept))
@@ -90,6 +106,9 @@ def maintenance(argv: list[str], tr: Any) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # Everything the bot creates (database, WAL, backups, lock, secret) is the bot user's
+    # alone; storage sets 0600 on its own files explicitly as well.
+    os.umask(0o077)
     tr = _translator()
     if argv and argv[0] in ("-h", "--help"):
         print(tr(N_("Usage: python -m bot  (settings come from the environment or .env)")))
@@ -117,6 +136,30 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redactor = redact.install(settings.bot_token)
+    # A traceback that escapes everything else goes to stderr, i.e. the journal, too.
+    sys.excepthook = lambda *exc: sys.stderr.write(
+        redactor.redact("".join(traceback.format_exception(*exc)))
+    )
+    # One bot per database: two would poll twice and each broadcaster would take the other's
+    # messages in flight for interrupted ones. Held until this process ends.
+    lock = DatabaseLock(settings.database_path)
+    try:
+        lock.acquire()
+    except DatabaseLocked:
+        return fail(
+            tr(
+                N_("Another bot is already running on {path}. Stop it first."),
+                path=settings.database_path,
+            )
+        )
+    except FileNotFoundError:
+        return fail(
+            tr(
+                N_("The folder for the database does not exist: {path}"),
+                path=Path(settings.database_path).parent,
+            )
+        )
     from bot.app import run  # imported late: config errors must not pay for aiogram's import
 
     try:
@@ -143,7 +186,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     except TelegramNetworkError as error:
-        return fail(tr(N_("Cannot reach the Telegram Bot API: {error}"), error=error.message))
+        return fail(
+            tr(
+                N_("Cannot reach the Telegram Bot API: {error}"),
+                error=redactor.redact(error.message),
+            )
+        )
     except KeyboardInterrupt:
         pass
+    finally:
+        lock.release()
     return 0

@@ -175,14 +175,24 @@ async def draft_redeem(
     )
 
 
+# The operator of what customers do on their own (a donation): nobody. Their Telegram id
+# would otherwise stay in the ledger (and ledger.csv) after "forget me". Drafts need a value
+# (pending_operations.operator_id is NOT NULL) and 0 is nobody's Telegram id.
+NO_OPERATOR = 0
+
+
+def ledger_operator(operation: PendingOperation) -> int | None:
+    """Whom the ledger entry names as operator: the cashier or owner, never the customer."""
+    return None if operation.operator_id == NO_OPERATOR else operation.operator_id
+
+
 async def draft_donation(shop: Shop, customer: Customer, points: int) -> PendingOperation:
     """A customer giving points to the shop's cause; they confirm it themselves."""
-    assert customer.telegram_id is not None
     return await _draft(
         shop,
         EntryKind.DONATION,
         customer,
-        customer.telegram_id,
+        NO_OPERATOR,
         points,
         None,
         STAFF_CONFIRM_TTL,
@@ -336,6 +346,7 @@ async def confirm(
         window_start=tier_window_start(shop.program, now),
         day_start=loyalty.today_starts(shop, now),
         lot_expires_at=lot_expiry(shop.program, now),
+        operator=ledger_operator,
     )
     settled = await shop.storage.confirm_pending(operation_id, rules)
     result = _result(settled)

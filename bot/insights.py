@@ -149,12 +149,34 @@ async def weekly_charts(shop: Shop, span: Period, figures: PeriodFigures) -> lis
     ]
 
 
+# A text cell starting with one of these is a formula to Excel, LibreOffice or Sheets
+# (OWASP, "CSV Injection"); Telegram names and typed reasons are chosen by anyone.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Columns always written as text: a phone number (+380…, or digits with a leading 0) must
+# not turn into a formula, nor into a number that loses its + and leading zeros.
+TEXT_COLUMNS = frozenset({"phone"})
+
+
+def csv_cell(value: object, as_text: bool = False) -> object:
+    """A cell a spreadsheet shows as written: risky text gets OWASP's leading apostrophe,
+    which spreadsheets read as "this is text"; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and (as_text or value.startswith(FORMULA_STARTS)):
+        return "'" + value
+    return value
+
+
 def to_csv(header: list[str], rows: list[tuple[object, ...]]) -> bytes:
-    """UTF-8 with a BOM, so spreadsheet programs open Cyrillic and Thai names correctly."""
+    """UTF-8 with a BOM, so spreadsheet programs open Cyrillic and Thai names correctly;
+    text quoted, numbers bare, nothing that runs as a formula."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    csv.writer(out).writerow(header)
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
+    text = [name in TEXT_COLUMNS for name in header]
+    writer.writerows(
+        [csv_cell(value, as_text) for value, as_text in zip(row, text, strict=True)] for row in rows
+    )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 

@@ -27,6 +27,7 @@ from bot.notify import speaking, tell_customer
 from bot.shop import Shop
 from bot.views import counting_stamps, locale, offer_line, points, tier_name
 from storage.backup import prune
+from storage.files import private_folder
 from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
@@ -221,7 +222,7 @@ class Jobs:
         folder = self.shop.settings.backup_dir
         if folder is None:
             return None
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         stamp = self.shop.now().strftime("%Y%m%d-%H%M%S-%f")
         target = folder / f"loyalty-{stamp}.db"
         await self.shop.storage.backup_to(str(target))

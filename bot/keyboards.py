@@ -235,12 +235,25 @@ def operations_to_reverse(view: str, choices: list[tuple[int, str]]) -> InlineKe
     return column([(label, PickCb(view=view, entry=entry_id)) for entry_id, label in choices])
 
 
-def staff_list(cashiers: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+class StaffInviteCb(CallbackData, prefix="sinv"):
+    """Revoke one open cashier invite; owners only, checked again on the press."""
+
+    payload: str
+
+
+def staff_list(
+    cashiers: list[tuple[int, str]], invites: tuple[tuple[str, str], ...] = ()
+) -> InlineKeyboardMarkup:
+    """`invites`: (payload, the short tail that names the link)."""
     return column(
         [(_("👤 Invite a cashier"), StaffCb(action="invite"))]
         + [
             (_("✖ Remove {name}", name=name[:24]), StaffCb(action="revoke", who=telegram_id))
             for telegram_id, name in cashiers
+        ]
+        + [
+            (_("✖ Revoke link …{tail}", tail=tail), StaffInviteCb(payload=payload))
+            for payload, tail in invites
         ]
     )
 

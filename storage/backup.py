@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.files import create_private
 from storage.migrations import MIGRATIONS
 
 REQUIRED_TABLES = frozenset({"customers", "ledger", "lots", "staff"})
@@ -22,7 +23,9 @@ class BadBackup(ValueError):
 
 
 def copy_database(source: sqlite3.Connection, target: Path) -> None:
-    """Page-by-page copy through the backup API; safe while others write to the source."""
+    """Page-by-page copy through the backup API; safe while others write to the source.
+    The copy is readable by its owner only, like the database."""
+    create_private(target)
     destination = sqlite3.connect(target)
     try:
         source.backup(destination)

@@ -69,6 +69,16 @@ class StaffMember:
     added_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class StaffInvite:
+    """A cashier invite link not used yet and still valid."""
+
+    payload: str
+    created_by: int
+    created_at: datetime
+    expires_at: datetime
+
+
 class InviteOutcome(StrEnum):
     JOINED = "joined"
     ALREADY_STAFF = "already_staff"
@@ -446,6 +456,7 @@ class BookingRules:
     window_start: datetime | None  # tier window, for the earning context
     day_start: datetime  # the shop's midnight, for the daily cap
     lot_expires_at: datetime | None  # expiry of the lot an earning opens
+    operator: Callable[[PendingOperation], int | None]  # whom the entry names as operator
 
 
 CardIdentity = Callable[[], tuple[str, str]]
@@ -488,6 +499,8 @@ class Storage(Protocol):
     async def staff(self) -> list[StaffMember]: ...
     async def revoke_staff(self, telegram_id: int) -> bool: ...
     async def create_invite(self, payload: str, created_by: int, expires_at: datetime) -> None: ...
+    async def open_invites(self, now: datetime) -> list[StaffInvite]: ...
+    async def revoke_invite(self, payload: str, now: datetime) -> bool: ...
     async def use_invite(
         self, payload: str, telegram_id: int, name: str, now: datetime
     ) -> InviteOutcome: ...

@@ -255,4 +255,13 @@ MIGRATIONS: list[str] = [
     UPDATE customers SET phone = phone_e164(phone)
         WHERE phone IS NOT NULL AND phone_e164(phone) IS NOT phone;
     """,
+    # 9: a donation is the customer's own act and names no operator; it named their Telegram
+    # id, which then outlived "forget me" (the ledger's one sanctioned rewrite).
+    """
+    DROP TRIGGER ledger_no_update;
+    UPDATE ledger SET operator_id = NULL WHERE kind = 'donation';
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+    BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+    UPDATE pending_operations SET operator_id = 0 WHERE kind = 'donation';
+    """,
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 import secrets
 import sqlite3
 from bisect import bisect_right
@@ -55,10 +57,12 @@ from storage.base import (
     Segment,
     Settled,
     Settlement,
+    StaffInvite,
     StaffMember,
     WeeklySeries,
     skip_reason,
 )
+from storage.files import beside, private_database, read_or_create_secret
 from storage.migrations import MIGRATIONS, SQL_FUNCTIONS
 
 CUSTOMER_COLUMNS = (
@@ -90,6 +94,7 @@ SPEND_SQL = (
     "WHEN 'refund' THEN -coalesce(bill_minor, 0) ELSE 0 END), 0)"
 )
 CARD_ATTEMPTS = 20
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -234,14 +239,26 @@ def _pending(row: sqlite3.Row | tuple[Any, ...]) -> PendingOperation:
 class SQLiteStorage:
     """The `storage.base.Storage` interface over one SQLite file."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        former_secret: bytes | None = None,
+    ) -> None:
         self._writer = writer
         self._reader = reader
         self._quick: sqlite3.Connection | None = None  # set by `open` for a file database
+        # Keys `former_key`; kept outside the database (see `open`).
+        self._former_secret = former_secret or secrets.token_bytes(32)
 
     @classmethod
-    async def open(cls, path: str) -> SQLiteStorage:
+    async def open(cls, path: str, former_secret: bytes | None = None) -> SQLiteStorage:
+        """`former_secret` defaults to the one in `<path>.key`, made on first start."""
         memory = path == ":memory:"
+        if not memory:
+            private_database(path)
+            if former_secret is None:
+                former_secret = read_or_create_secret(beside(path, ".key"))
         # An in-memory database cannot be shared by two connections; one serves both roles.
         writer = await cls._connect(path)
         try:
@@ -249,9 +266,10 @@ class SQLiteStorage:
         except BaseException:
             await writer.close()
             raise
-        storage = cls(writer, reader)
+        storage = cls(writer, reader, former_secret)
         try:
             await storage._migrate()
+            await storage._rekey_former()
             if not memory:
                 storage._quick = cls._connect_quick(path)
         except BaseException:
@@ -264,6 +282,7 @@ class SQLiteStorage:
         """The connection for point reads made on the event loop itself (see `_peek`)."""
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA busy_timeout = 100")
         return conn
 
@@ -276,6 +295,8 @@ class SQLiteStorage:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            # Forgotten names and phone numbers are overwritten, not only unlinked.
+            await conn.execute("PRAGMA secure_delete = ON")
         except BaseException:
             # The connection's worker thread would otherwise keep the process alive.
             await conn.close()
@@ -303,10 +324,16 @@ class SQLiteStorage:
             db.execute("BEGIN IMMEDIATE")
             try:
                 result = body(db)
-            except BaseException:
-                db.execute("ROLLBACK")
+                db.execute("COMMIT")
+            except BaseException as error:
+                # Some errors (SQLITE_FULL among them) end the transaction themselves; a
+                # ROLLBACK then fails, and its message must not replace the real cause.
+                if db.in_transaction:
+                    try:
+                        db.execute("ROLLBACK")
+                    except sqlite3.Error as failed:
+                        error.add_note(f"the rollback failed too: {failed}")
                 raise
-            db.execute("COMMIT")
             return result
 
         # The writer thread runs one queued transaction at a time: it is the writer lock.
@@ -500,16 +527,51 @@ class SQLiteStorage:
             customer_id,
         )
 
-    @staticmethod
-    def _former_key_sync(db: sqlite3.Connection, telegram_id: int) -> str:
-        """A salted hash of a Telegram id; the salt is this database's own random value."""
+    def _former_key_sync(self, db: sqlite3.Connection, telegram_id: int) -> str:
+        """What recognises a forgotten customer who comes back, without keeping their id.
+
+        HMAC-SHA256, with the secret kept outside the database, of the salted hash earlier
+        versions stored: Telegram ids are few enough to try them all in hours, so a key
+        anyone holding a backup could recompute would be the id itself. Keying the old
+        hash (not the id) let the stored keys be converted without knowing the ids.
+        """
         row = _one_sync(db, "SELECT value FROM meta WHERE key = 'former_salt'")
         if row is None:
             salt = secrets.token_hex(16)
             db.execute("INSERT INTO meta (key, value) VALUES ('former_salt', ?)", (salt,))
         else:
             salt = row[0]
-        return hashlib.sha256(f"{salt}:{telegram_id}".encode()).hexdigest()
+        return self._keyed(hashlib.sha256(f"{salt}:{telegram_id}".encode()).hexdigest())
+
+    def _keyed(self, value: str) -> str:
+        return hmac.new(self._former_secret, value.encode(), hashlib.sha256).hexdigest()
+
+    async def _rekey_former(self) -> None:
+        """Once per database: key the unkeyed former_keys of earlier versions. Afterwards a
+        different secret (a lost `.key` file) only means returning customers go
+        unrecognised, which is said in the log."""
+        check = self._keyed("former-key-check")
+
+        def body(db: sqlite3.Connection) -> str | None:
+            row = _one_sync(db, "SELECT value FROM meta WHERE key = 'former_check'")
+            if row is not None:
+                return str(row[0])
+            for (key,) in db.execute(
+                "SELECT former_key FROM customers WHERE former_key IS NOT NULL"
+            ).fetchall():
+                db.execute(
+                    "UPDATE customers SET former_key = ? WHERE former_key = ?",
+                    (self._keyed(key), key),
+                )
+            db.execute("INSERT INTO meta (key, value) VALUES ('former_check', ?)", (check,))
+            return None
+
+        stored = await self._write(body)
+        if stored is not None and not hmac.compare_digest(stored, check):
+            log.warning(
+                "the former-key secret is not the one this database was keyed with: "
+                "customers who deleted their card before are not recognised when they return"
+            )
 
     async def forget_customer(self, customer_id: int) -> None:
         # Personal data goes; the row and its ledger stay so balances and figures still add up.
@@ -961,6 +1023,30 @@ class SQLiteStorage:
             _ts(expires_at),
         )
 
+    async def open_invites(self, now: datetime) -> list[StaffInvite]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT payload, created_by, created_at, expires_at FROM staff_invites "
+            "WHERE used_by IS NULL AND expires_at > ? ORDER BY created_at",
+            (_ts(now),),
+        )
+        return [
+            StaffInvite(r[0], r[1], datetime.fromisoformat(r[2]), datetime.fromisoformat(r[3]))
+            for r in rows
+        ]
+
+    async def revoke_invite(self, payload: str, now: datetime) -> bool:
+        """End an open invite now; False when it was used, expired or unknown."""
+
+        def body(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE staff_invites SET expires_at = ? "
+                "WHERE payload = ? AND used_by IS NULL AND expires_at > ?",
+                (_ts(now), payload, _ts(now)),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(body)
+
     async def use_invite(
         self, payload: str, telegram_id: int, name: str, now: datetime
     ) -> InviteOutcome:
@@ -1171,7 +1257,7 @@ class SQLiteStorage:
             amount,
             priced.id,
             reason,
-            priced.operator_id,
+            rules.operator(priced),
             None,
             priced.bill_minor,
             priced.rules,

@@ -702,6 +702,8 @@ class FakeTelegram:
         self.users: dict[int, dict[str, Any]] = {}
         # file_path of every download the bot made via /file/bot<token>/...
         self.downloads: list[str] = []
+        # When set, every file download is answered with this HTTP status instead.
+        self.download_status: int | None = None
         # Tracebacks of crashes inside the fake itself (answered as 500s).
         self.server_errors: list[str] = []
 
@@ -1160,6 +1162,8 @@ class FakeTelegram:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         self.downloads.append(path)
         self._touch()
+        if self.download_status is not None:
+            return web.Response(status=self.download_status, text="file is gone")
         return web.Response(body=record.data, content_type="application/octet-stream")
 
     async def _read_request(

@@ -132,7 +132,7 @@ def test_csv_round_trips_non_latin_names() -> None:
     read = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert read == [
         ["card", "name", "phone"],
-        ["12345678", "Оксана Петренко", "+380671234567"],
+        ["12345678", "Оксана Петренко", "'+380671234567"],  # text, never a formula
         ["87654321", "สมชาย ใจดี", ""],
     ]
 

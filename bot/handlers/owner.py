@@ -17,21 +17,43 @@ from bot.i18n import N_, _
 from bot.roles import HasRole, Role
 from bot.shop import Shop
 from bot.tokens import LinkKind, new_payload
-from bot.views import holder_name, number
+from bot.views import holder_name, number, when
 from storage.sqlite import utcnow
 
 INVITE_TTL = timedelta(hours=24)
 BACKUP_SEND_LIMIT = 45 * 1024 * 1024  # Telegram takes documents from bots up to 50 MB
 
 
+def link_tail(payload: str) -> str:
+    """Enough of an invite link to tell it from the others, too little to use it."""
+    return payload[-4:]
+
+
 async def staff_overview(shop: Shop) -> tuple[str, kb.InlineKeyboardMarkup]:
     members = await shop.storage.staff()
+    invites = await shop.storage.open_invites(utcnow())
     if members:
         lines = "\n".join(f"• {escape(m.name or str(m.telegram_id))}" for m in members)
         text = _("<b>Cashiers</b>\n{list}", list=lines)
     else:
         text = _("<b>Cashiers</b>\nNobody yet. Invite your first cashier with the button below.")
-    return text, kb.staff_list([(m.telegram_id, m.name or str(m.telegram_id)) for m in members])
+    if invites:
+        zone = shop.settings.timezone
+        links = "\n".join(
+            _(
+                "• …{tail}: made {made}, valid until {until}",
+                tail=link_tail(invite.payload),
+                made=when(invite.created_at, zone),
+                until=when(invite.expires_at, zone),
+            )
+            for invite in invites
+        )
+        text += "\n\n" + _("<b>Invite links not used yet</b>\n{list}", list=links)
+    markup = kb.staff_list(
+        [(m.telegram_id, m.name or str(m.telegram_id)) for m in members],
+        tuple((invite.payload, link_tail(invite.payload)) for invite in invites),
+    )
+    return text, markup
 
 
 def build_router() -> Router:
@@ -64,6 +86,18 @@ def build_router() -> Router:
                     name=target.name,
                 ),
             )
+
+    @router.callback_query(kb.StaffInviteCb.filter(), owner_only)
+    async def revoke_invite(
+        query: CallbackQuery, callback_data: kb.StaffInviteCb, shop: Shop
+    ) -> None:
+        if not await shop.storage.revoke_invite(callback_data.payload, utcnow()):
+            await query.answer(_("This link was already used or has expired."), show_alert=True)
+        else:
+            await query.answer(_("The link no longer works."))
+        if isinstance(query.message, Message):
+            text, markup = await staff_overview(shop)
+            await query.message.edit_text(text, reply_markup=markup)
 
     @router.message(Command("referrals"), owner_only)
     async def referrals(message: Message, shop: Shop) -> None:
