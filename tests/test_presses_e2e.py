@@ -4,16 +4,19 @@ Each is one press through the real bot against the fake Bot API."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from bot.app import Application
+from tests.conftest import OWNER_ID, TEST_PROGRAM
 from tests.fakeapi import ApiCall, SentMessage
 from tests.fuzzing import FuzzTelegram
 from tests.helpers import join
+from tests.test_desk_e2e import book_purchase, customer_with_card, open_by_link
 
 REPLIES = ("sendMessage", "sendPhoto", "editMessageText", "editMessageCaption")
 REPLIES += ("editMessageReplyMarkup",)
@@ -150,3 +153,52 @@ async def test_turning_promotions_twice_edits_the_settings_each_time(
         assert [c.method for c in calls if c.method in REPLIES] == ["editMessageText"]
         assert expect in settings.content
     assert settings.edits == 2
+
+
+async def test_a_donation_confirmed_from_the_card_photo_is_thanked_below_it(
+    start_app: Callable[..., Any], fake: FuzzTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The donation is booked whichever message the press came from; its thanks must then
+    reach the customer, not fail on the photo with "something went wrong"."""
+    app = await start_app(dataclasses.replace(TEST_PROGRAM, cause="the animal shelter"))
+    user = fake.user(7106, "Sara", language_code="en")
+    card = await join(fake, user)
+    fake.send_message(user, "/give")
+    await fake.next_message(user["id"])
+    fake.send_message(user, "10")
+    question = await fake.next_message(user["id"])
+    caption = card.content
+    with caplog.at_level(logging.ERROR):
+        calls = await press(fake, user, card, question.callback("Yes"))
+    assert [c for c in calls if not c.ok] == []
+    assert card.content == caption and card.edits == 0
+    sent = [m for c in calls if c.method == "sendMessage" and (m := fake.sent(c))]
+    assert len(sent) == 1 and "Thank you" in sent[0].content, [m.content for m in sent]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    customer = await app.shop.storage.customer_by_telegram(user["id"])
+    assert customer is not None and customer.balance == TEST_PROGRAM.welcome_bonus - 10
+
+
+async def test_a_purchase_confirmed_from_the_card_photo_is_told_below_it(
+    app: Application, fake: FuzzTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The owner at the till presses a draft's Confirm as it reached them on their own card's
+    photo: the purchase is booked once, and what was booked is told in a new message."""
+    owner = fake.user(OWNER_ID, "Olga", language_code="en")
+    fake.send_message(owner, "/card")
+    card = await fake.next_message(OWNER_ID)
+    assert card.kind == "photo"
+    _, customer, _ = await customer_with_card(app, fake, 3012)
+    await open_by_link(fake, owner, customer.card_payload)
+    confirmation = await book_purchase(fake, owner, "10")
+    caption = card.content
+    with caplog.at_level(logging.ERROR):
+        calls = await press(fake, owner, card, confirmation.callback("Confirm"))
+    assert [c for c in calls if not c.ok] == []
+    assert card.content == caption and card.edits == 0
+    told = [m for c in calls if c.method == "sendMessage" and (m := fake.sent(c))]
+    assert [m.chat_id for m in told] == [OWNER_ID, customer.telegram_id]
+    assert "Booked" in told[0].content, told[0].content
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    booked = await app.shop.storage.customer(customer.id)
+    assert booked is not None and booked.balance > customer.balance
