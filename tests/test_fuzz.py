@@ -18,6 +18,7 @@ import pytest
 from aiogram.filters.callback_data import CallbackData
 
 import bot.desk
+from tests.fakeapi import ApiCall
 from tests.fuzz_scenario import Report, run
 from tests.fuzz_updates import LEGIT_CUSTOMERS
 from tests.fuzzing import Delivery, callback_classes
@@ -195,6 +196,43 @@ def too_many_sends(delivery: Delivery) -> bool:
     message = delivery.update.get("message") or {}
     trigger = "contact" if "contact" in message else str(message.get("text", ""))
     return not any(a.applies.fullmatch(trigger) and a.sends.fullmatch(letters) for a in ALLOWANCES)
+
+
+def delivered(message: dict[str, object], *sends: tuple[str, dict[str, object]]) -> Delivery:
+    chat = {"id": 5, "type": "private"}
+    calls = [
+        ApiCall(i, method, {"chat_id": 5, **params}, {}, {"ok": True}, 200)
+        for i, (method, params) in enumerate(sends)
+    ]
+    return Delivery("fuzz", {"update_id": 1, "message": {"chat": chat, **message}}, calls)
+
+
+TEXT = ("sendMessage", {"text": "x"})
+QUESTION = ("sendMessage", {"text": "x", "reply_markup": {"keyboard": [[{"text": "Skip"}]]}})
+FILE = ("sendDocument", {})
+
+
+@pytest.mark.parametrize(
+    ("message", "sends", "noisy"),
+    [
+        ({"text": "hello"}, [TEXT], False),
+        ({"text": "hello"}, [TEXT, TEXT], True),
+        ({"text": "/export"}, [FILE, FILE], False),
+        ({"text": "/export junk"}, [FILE, FILE, FILE], True),
+        ({"text": "/help"}, [FILE, FILE], True),
+        ({"contact": {"phone_number": "1"}}, [TEXT, QUESTION], False),
+        ({"contact": {"phone_number": "1"}}, [TEXT, TEXT], True),
+        ({"text": "31.12.1990"}, [TEXT, QUESTION], False),
+        ({"text": "no digits"}, [TEXT, QUESTION], True),
+        ({"text": "/start"}, [TEXT, ("sendPhoto", {}), TEXT, QUESTION], False),
+        ({"text": "/start"}, [("sendPhoto", {}), ("sendPhoto", {})], True),
+    ],
+)
+def test_allowances_are_narrow(
+    message: dict[str, object], sends: list[tuple[str, dict[str, object]]], noisy: bool
+) -> None:
+    """An allowance covers its own update and its own sends only."""
+    assert too_many_sends(delivered(message, *sends)) is noisy
 
 
 def test_no_update_gets_more_than_one_reply(report: Report) -> None:
