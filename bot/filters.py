@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F
+from aiogram.enums import ChatType
 from aiogram.filters import Filter
-from aiogram.types import Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.magic_filter import MagicFilter
 
 from bot.i18n import LANGUAGES, CatalogI18n
@@ -40,3 +41,11 @@ class OnLoop(Filter):
 
 
 PRIVATE_CHAT = OnLoop(F.chat.type == "private")
+
+
+class OutsidePrivateChat(Filter):
+    """A button pressed on a message outside a private chat with the bot (a group, a
+    channel), or on one whose chat the bot is not told (an inline message)."""
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        return query.message is None or query.message.chat.type != ChatType.PRIVATE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     InlineKeyboardButton,
@@ -9,8 +11,13 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
+from pydantic import Field
 
 from bot.i18n import LANGUAGE_NAMES, N_, _
+
+# Numbers in callback data are looked up in SQLite: a forged one beyond its 64-bit integers
+# must fail to match (and get "no longer valid"), not overflow in the query.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 # Reply-keyboard labels; handlers match them in every language (see filters.MenuText).
 MENU_CARD = N_("💳 My card")
@@ -27,7 +34,7 @@ class LanguageCb(CallbackData, prefix="lang"):
 
 
 class HistoryCb(CallbackData, prefix="hist"):
-    page: int
+    page: Int64
 
 
 class SettingsCb(CallbackData, prefix="set"):
@@ -150,26 +157,26 @@ class PickCb(CallbackData, prefix="pick"):
     """Choose one of the operations listed for a refund, within one staff view."""
 
     view: str
-    entry: int
+    entry: Int64
 
 
 class StaffCb(CallbackData, prefix="staff"):
     action: str
-    who: int = 0
+    who: Int64 = 0
 
 
 class RewardCb(CallbackData, prefix="rw"):
     """A reward from the program's catalogue, by position, within one staff view."""
 
     view: str
-    index: int
+    index: Int64
 
 
 class OfferCb(CallbackData, prefix="ofr"):
     """Apply one of the open customer's offers to the next purchase, within one staff view."""
 
     view: str
-    id: int
+    id: Int64
 
 
 def desk_actions(
@@ -293,7 +300,7 @@ def promotion(link: tuple[str, str] | None) -> InlineKeyboardMarkup:
 
 
 class AudienceCb(CallbackData, prefix="aud"):
-    index: int
+    index: Int64
 
 
 class SendCb(CallbackData, prefix="send"):
@@ -301,7 +308,7 @@ class SendCb(CallbackData, prefix="send"):
 
 
 class BroadcastCb(CallbackData, prefix="bc"):
-    id: int
+    id: Int64
 
 
 def audiences(labels: list[str]) -> InlineKeyboardMarkup:
@@ -327,7 +334,7 @@ def send_choices(can_send: bool, holdout: bool) -> InlineKeyboardMarkup:
 
 
 class ResultsCb(CallbackData, prefix="bcr"):
-    id: int
+    id: Int64
 
 
 def broadcast_list(
@@ -344,7 +351,7 @@ class OfferKindCb(CallbackData, prefix="ofk"):
 
 
 class OfferAudienceCb(CallbackData, prefix="ofa"):
-    index: int
+    index: Int64
 
 
 class OfferSendCb(CallbackData, prefix="ofs"):
@@ -352,7 +359,7 @@ class OfferSendCb(CallbackData, prefix="ofs"):
 
 
 class OfferResultsCb(CallbackData, prefix="ofres"):
-    id: int
+    id: Int64
 
 
 def offer_kinds(labels: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -379,7 +386,7 @@ def offer_results(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
 
 
 class StatsCb(CallbackData, prefix="stats"):
-    days: int
+    days: Int64
 
 
 def stats_periods() -> InlineKeyboardMarkup:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.types import CallbackQuery
 
-from bot.filters import PRIVATE_CHAT
+from bot.filters import PRIVATE_CHAT, OutsidePrivateChat
 from bot.handlers import (
     common,
     customer,
@@ -25,6 +26,9 @@ def install(root: Router, i18n: CatalogI18n) -> None:
     the handler data)."""
     # A loyalty card and a till are personal: the bot answers in private chats only.
     root.message.filter(PRIVATE_CHAT)
+    # Buttons pressed elsewhere are taken here, before any router: nothing happens but the
+    # end of the button's spinner (a handler on the root itself adds no router level).
+    root.callback_query.register(pressed_elsewhere, OutsidePrivateChat())
     # The owner's tools sit behind one check, so everyone else passes them by at once
     # (each handler checks the role again).
     owners = Router(name="owners")
@@ -48,3 +52,7 @@ def install(root: Router, i18n: CatalogI18n) -> None:
         customer.build_router(i18n),
         common.build_router(),
     )
+
+
+async def pressed_elsewhere(query: CallbackQuery) -> None:
+    await query.answer()

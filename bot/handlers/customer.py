@@ -20,6 +20,7 @@ from bot.filters import MenuText, OnLoop
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, CatalogI18n, _
 from bot.middlewares import display_name
 from bot.phones import contact_phone
+from bot.replies import drop_buttons, show, shows
 from bot.shop import Shop
 from bot.tokens import LinkKind, new_card_identity, parse_payload
 from bot.views import (
@@ -237,15 +238,18 @@ def build_router(i18n: CatalogI18n) -> Router:
 
     @router.callback_query(kb.HistoryCb.filter())
     async def history_turn(
-        query: CallbackQuery, callback_data: kb.HistoryCb, shop: Shop, customer: Customer | None
+        query: CallbackQuery,
+        callback_data: kb.HistoryCb,
+        bot: Bot,
+        shop: Shop,
+        customer: Customer | None,
     ) -> None:
         # The page number is untrusted but harmless: it is clamped, and the card is the sender's.
         if customer is None or not isinstance(query.message, Message):
             await query.answer(_("Send /start to get your card."), show_alert=True)
             return
         text, markup = await history_page(shop, customer, callback_data.page)
-        if text != query.message.text or markup != query.message.reply_markup:
-            await query.message.edit_text(text, reply_markup=markup)
+        await show(bot, query.from_user.id, query.message, text, markup)
         await query.answer()
 
     # --- settings: language, phone, birthday, promotions, forget --------------------------
@@ -276,6 +280,7 @@ def build_router(i18n: CatalogI18n) -> Router:
     async def settings_action(
         query: CallbackQuery,
         callback_data: kb.SettingsCb,
+        bot: Bot,
         shop: Shop,
         customer: Customer | None,
         state: FSMContext,
@@ -296,8 +301,12 @@ def build_router(i18n: CatalogI18n) -> Router:
             await shop.storage.set_promotions(customer.id, not customer.promotions)
             updated = await shop.storage.customer(customer.id)
             assert updated
-            await query.message.edit_text(
-                settings_text(updated), reply_markup=kb.settings_menu(updated.promotions)
+            await show(
+                bot,
+                query.from_user.id,
+                query.message,
+                settings_text(updated),
+                kb.settings_menu(updated.promotions),
             )
         elif action == "forget":
             await ask_forget(query.message, customer)
@@ -327,11 +336,15 @@ def build_router(i18n: CatalogI18n) -> Router:
         customer = await ensure_customer(shop, query.from_user, customer)
         await shop.storage.set_language(customer.id, code)
         with i18n.use_locale(code):
-            if isinstance(query.message, Message):
-                await query.message.edit_text(
-                    _("Language: {language}", language=LANGUAGE_NAMES[code]),
-                    reply_markup=kb.languages(code),
-                )
+            chosen = _("Language: {language}", language=LANGUAGE_NAMES[code])
+            # The list shows the choice (unless it already does: a replayed press); on any
+            # other message (a photo: the card) the confirmation below is answer enough.
+            if (
+                isinstance(query.message, Message)
+                and query.message.text is not None
+                and not shows(query.message, chosen, kb.languages(code))
+            ):
+                await query.message.edit_text(chosen, reply_markup=kb.languages(code))
             await bot.send_message(
                 query.from_user.id,
                 _("Done! I will speak {language} from now on.", language=LANGUAGE_NAMES[code]),
@@ -496,8 +509,7 @@ def build_router(i18n: CatalogI18n) -> Router:
         else:
             text = _("Good, your card stays as it is.")
             markup = kb.main_menu()
-        if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
+        await drop_buttons(query.message)
         await query.answer()
         await query.bot.send_message(query.from_user.id, text, reply_markup=markup)  # type: ignore[union-attr]
 

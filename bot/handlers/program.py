@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -14,6 +14,7 @@ from bot import desk
 from bot import keyboards as kb
 from bot.filters import OnLoop
 from bot.i18n import _
+from bot.replies import show
 from bot.roles import Role
 from bot.shop import Shop
 from bot.views import giving_text, outcome_text, points, program_text
@@ -83,7 +84,9 @@ def build_router() -> Router:
         )
 
     @router.callback_query(kb.GiveCb.filter())
-    async def give_decided(query: CallbackQuery, callback_data: kb.GiveCb, shop: Shop) -> None:
+    async def give_decided(
+        query: CallbackQuery, callback_data: kb.GiveCb, bot: Bot, shop: Shop
+    ) -> None:
         if callback_data.ok:
             result = await desk.confirm(
                 shop, callback_data.id, query.from_user.id, desk.DONATION_BUTTON
@@ -99,24 +102,30 @@ def build_router() -> Router:
             )
             if result.outcome is desk.Outcome.BOOKED and result.moved:
                 await query.answer()
-                if isinstance(query.message, Message):
-                    await query.message.edit_text(_("Nothing was given. Your points stay yours."))
+                await show(
+                    bot,
+                    query.from_user.id,
+                    query.message,
+                    _("Nothing was given. Your points stay yours."),
+                )
                 return
         if result.outcome is not desk.Outcome.BOOKED or result.booking is None:
             await query.answer(outcome_text(result.outcome), show_alert=True)
             return
         await query.answer()
         total = await shop.storage.donations_total()
-        if isinstance(query.message, Message):
-            await query.message.edit_text(
-                _(
-                    "💚 Thank you! You gave {points} to {cause}. Together our customers have "
-                    "given {total}. Your balance: {balance}.",
-                    points=points(-result.booking.entry.amount),
-                    cause=escape(shop.program.cause),
-                    total=points(total),
-                    balance=points(result.booking.balance),
-                )
-            )
+        await show(
+            bot,
+            query.from_user.id,
+            query.message,
+            _(
+                "💚 Thank you! You gave {points} to {cause}. Together our customers have "
+                "given {total}. Your balance: {balance}.",
+                points=points(-result.booking.entry.amount),
+                cause=escape(shop.program.cause),
+                total=points(total),
+                balance=points(result.booking.balance),
+            ),
+        )
 
     return router

@@ -32,6 +32,7 @@ from bot.program import (
     stamp_rewards,
 )
 from bot.qr import links_in_photo, start_payload
+from bot.replies import show
 from bot.roles import HasRole, Role
 from bot.shop import Shop
 from bot.tokens import LinkKind, parse_payload
@@ -740,8 +741,10 @@ def build_router() -> Router:
                 PendingStatus.CANCELLED,
             )
             await answer_close(query, result)
-            if result.moved and isinstance(query.message, Message):
-                await query.message.edit_text(_("Cancelled. Nothing was booked."))
+            if result.moved:
+                await show(
+                    bot, query.from_user.id, query.message, _("Cancelled. Nothing was booked.")
+                )
             return
         await answer_booking(query, bot, shop, result)
 
@@ -853,8 +856,7 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
             ),
             None,
         )
-    if isinstance(query.message, Message):
-        await query.message.edit_text(staff_text)
+    await show(bot, query.from_user.id, query.message, staff_text)
     await tell_customer(bot, shop, customer, receipt)
     if result.upgraded is not None:
         tier = result.upgraded
