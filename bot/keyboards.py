@@ -10,7 +10,8 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from bot.i18n import LANGUAGE_NAMES, N_, _
+from bot.domain.marks import N_
+from bot.i18n import LANGUAGE_NAMES, _
 
 # Reply-keyboard labels; handlers match them in every language (see filters.MenuText).
 MENU_CARD = N_("💳 My card")

@@ -91,7 +91,8 @@ async def test_webhook_checks_the_secret_and_handles_an_update_once(
 
     import aiohttp
 
-    from bot.app import WEBHOOK_PATH, Application
+    from bot.app import Application
+    from bot.webhook import WEBHOOK_PATH
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.filters import PRIVATE_CHAT
 from bot.handlers import (
     common,
     customer,
@@ -16,7 +15,8 @@ from bot.handlers import (
     staff,
 )
 from bot.i18n import CatalogI18n
-from bot.roles import HasRole, Role
+from bot.telegram.filters import PRIVATE_CHAT
+from bot.telegram.roles import HasRole, Role
 
 
 def install(root: Router, i18n: CatalogI18n) -> None:
