@@ -286,9 +286,8 @@ async def _authorize(
         return Result(Outcome.UNKNOWN)
     if by_customer is None:
         by_customer = operation.kind in CUSTOMER_CONFIRMS
-    if operation.kind not in (EntryKind.ADJUST, EntryKind.DONATION) and own_card(
-        operation.operator_id, customer
-    ):
+    exempt = operation.kind in (EntryKind.ADJUST, EntryKind.DONATION)  # their own points
+    if not exempt and own_card(operation.operator_id, customer):
         return Result(Outcome.FORBIDDEN, operation)
     if by_customer:
         allowed = operation.kind in CUSTOMER_CONFIRMS and customer.telegram_id == presser
@@ -328,9 +327,8 @@ def reprice(
 
 
 def _result(settled: Settled) -> Result:
-    return Result(
-        _OUTCOMES[settled.outcome], settled.operation, settled.booking, moved=settled.moved
-    )
+    outcome = _OUTCOMES[settled.outcome]
+    return Result(outcome, settled.operation, settled.booking, moved=settled.moved)
 
 
 async def confirm(
