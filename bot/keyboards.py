@@ -13,7 +13,8 @@ from aiogram.types import (
 )
 from pydantic import Field
 
-from bot.i18n import LANGUAGE_NAMES, N_, _
+from bot.domain.marks import N_
+from bot.i18n import LANGUAGE_NAMES, _
 
 # Numbers in callback data are looked up in SQLite: a forged one beyond its 64-bit integers
 # must fail to match (and get "no longer valid"), not overflow in the query.

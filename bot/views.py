@@ -22,19 +22,13 @@ from babel.numbers import (
     parse_pattern,
 )
 
-from bot.card import CardView
-from bot.desk import Outcome
+from bot.domain.desk import Outcome
+from bot.domain.parsing import mask_phone
+from bot.domain.program.model import BUILTIN_TIER_NAMES, Earning, Program, TierWindow
+from bot.domain.program.rules import points_value_minor, stamp_rewards
+from bot.domain.tokens import format_card_number
 from bot.i18n import _, ngettext
-from bot.phones import mask_phone
-from bot.program import (
-    BUILTIN_TIER_NAMES,
-    Earning,
-    Program,
-    TierWindow,
-    points_value_minor,
-    stamp_rewards,
-)
-from bot.tokens import format_card_number
+from bot.media.card import CardView
 from storage import (
     Customer,
     EntryKind,
@@ -46,7 +40,7 @@ from storage import (
 )
 
 if TYPE_CHECKING:
-    from bot.loyalty import Standing
+    from bot.domain.standing import Standing
 
 
 def locale() -> str:
@@ -364,7 +358,7 @@ def shift_text(entries: list[LedgerEntry]) -> str:
 # --- the program in plain words -----------------------------------------------------------
 
 
-def program_text(program: Program, for_owner: bool, window_months: bool = True) -> str:
+def program_text(program: Program, for_owner: bool) -> str:
     """The rules in force, for customers in plain words; owners also see the file's keys."""
     lines = [_("<b>How our loyalty program works</b>")]
     if program.earning is Earning.STAMPS:

@@ -8,6 +8,7 @@ differ between runs, but the fuzzer picks among them by position, never by value
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import itertools
@@ -23,11 +24,11 @@ from unittest import mock
 
 from PIL import Image
 
-import bot.delivery
+import bot.services.delivery
 from bot.app import Application
+from bot.domain.program.model import Program, Reward, Tier
 from bot.i18n import LANGUAGES
 from bot.keyboards import MENU_BALANCE, MENU_CARD, MENU_HISTORY, MENU_INVITE, SKIP, OpCb
-from bot.program import Program, Reward, Tier
 from tests.conftest import OWNER_ID, make_settings
 from tests.fakeapi import SentMessage
 from tests.fuzz_updates import (
@@ -329,11 +330,12 @@ async def run(tmp: Path, updates: int) -> Report:
     clock = TickClock()
     run_on_clock(app.dispatcher, app.bot, clock)
     renders = CardRenders()
-    patch = mock.patch.object(bot.delivery, "render_card", renders)
+    patch = mock.patch.object(bot.services.delivery, "render_card", renders)
     patch.start()
     try:
         await app.prepare()
-        await app.jobs.settled()
+        if app.jobs.startup is not None:
+            await asyncio.gather(app.jobs.startup, return_exceptions=True)
         # Nothing may act on its own schedule: every call must belong to an update.
         await app.jobs.stop()
         await app.broadcaster.stop()

@@ -19,10 +19,10 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 
 from bot import keyboards
-from bot.card import CardView, render_card
 from bot.keyboards import GiveCb, OpCb
-from bot.middlewares import RateWindow, ThrottleMiddleware
+from bot.media.card import CardView, render_card
 from bot.pacing import SendPacer
+from bot.telegram.middlewares import RateWindow, ThrottleMiddleware
 from tests.fakeapi import ApiCall, FakeTelegram, SentMessage
 
 # The buttons that book: an operation confirmed (by a cashier, the owner or a customer) and

@@ -39,7 +39,7 @@ def seed_customers(
     returns their Telegram ids."""
     import sqlite3
 
-    from bot.tokens import distinct_card_identities
+    from bot.domain.tokens import distinct_card_identities
 
     now = "2026-01-01T00:00:00.000000+00:00"
     extra = "".join(f", {name}" for name in columns)

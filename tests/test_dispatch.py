@@ -8,9 +8,9 @@ import time
 from aiogram import F, Router
 
 from bot.app import Application
-from bot.filters import OnLoop
 from bot.handlers import install
 from bot.i18n import build_i18n
+from bot.telegram.filters import OnLoop
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
 

@@ -17,8 +17,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from bot.program import reversal_points
-from bot.tokens import new_card_identity
+from bot.domain.program.rules import reversal_points
+from bot.domain.tokens import new_card_identity
 from storage import (
     EntryKind,
     InsufficientPoints,

@@ -10,15 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.program import (
-    DEFAULT_PROGRAM,
-    Earning,
+from bot.domain.program.loader import ProgramError, parse_program
+from bot.domain.program.model import DEFAULT_PROGRAM, Earning, Program, Reward, Tier, TierWindow
+from bot.domain.program.rules import (
     EarnNote,
-    Program,
-    ProgramError,
-    Reward,
-    Tier,
-    TierWindow,
     base_earning,
     birthday_this_year,
     earning_for,
@@ -26,11 +21,10 @@ from bot.program import (
     lot_expiry,
     max_redeemable,
     next_tier,
-    parse_program,
     stamp_rewards,
     tier_window_start,
 )
-from bot.tokens import new_card_identity
+from bot.domain.tokens import new_card_identity
 from storage import EntryKind, SQLiteStorage
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -287,7 +281,7 @@ async def test_spending_takes_the_oldest_points_first(storage: SQLiteStorage) ->
 
 
 async def test_refund_takes_points_from_its_own_purchase_first(storage: SQLiteStorage) -> None:
-    from bot.program import reversal_points
+    from bot.domain.program.rules import reversal_points
 
     customer = await join(storage, 2)
     await storage.book(customer, EntryKind.ADJUST, 100, "old", expires_at=NOW)
@@ -317,7 +311,7 @@ async def test_marks_claim_once(storage: SQLiteStorage) -> None:
 
 
 async def test_spend_counts_purchases_less_refunds_in_the_window(storage: SQLiteStorage) -> None:
-    from bot.program import reversal_points
+    from bot.domain.program.rules import reversal_points
 
     customer = await join(storage, 6)
     bought = await storage.book(customer, EntryKind.PURCHASE, 100, "p1", bill_minor=100_00)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bot.app import Application
+from bot.domain.clock import utcnow
 from storage import Audience, Segment, SQLiteStorage
-from storage.sqlite import utcnow
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
 from tests.helpers import seed_customers

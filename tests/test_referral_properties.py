@@ -12,8 +12,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from bot.program import reversal_points
-from bot.tokens import new_card_identity
+from bot.domain.program.rules import reversal_points
+from bot.domain.tokens import new_card_identity
 from storage import (
     EntryKind,
     InsufficientPoints,

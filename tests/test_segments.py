@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.tokens import new_card_identity
+from bot.domain.clock import utcnow
+from bot.domain.tokens import new_card_identity
 from storage import Audience, EntryKind, Segment, SQLiteStorage
-from storage.sqlite import utcnow
 
 
 async def customer(storage: SQLiteStorage, telegram_id: int, tier: str | None = "Bronze") -> int:

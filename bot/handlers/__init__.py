@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-from bot.filters import PRIVATE_CHAT, OutsidePrivateChat
 from bot.handlers import (
     common,
     customer,
@@ -17,7 +16,8 @@ from bot.handlers import (
     staff,
 )
 from bot.i18n import CatalogI18n
-from bot.roles import HasRole, Role
+from bot.telegram.filters import PRIVATE_CHAT, OutsidePrivateChat
+from bot.telegram.roles import HasRole, Role
 
 
 def install(root: Router, i18n: CatalogI18n) -> None:

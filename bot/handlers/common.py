@@ -9,8 +9,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from bot.i18n import _
-from bot.notify import speaking
 from bot.shop import Shop
+from bot.telegram.notify import speaking
 
 log = logging.getLogger(__name__)
 # Telegram errors that only mean the user was quicker than the bot: nothing to tell anyone.

@@ -13,16 +13,17 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, User
 
 from bot import keyboards as kb
-from bot import loyalty, referrals
-from bot.dates import DateError, parse_birthday
-from bot.delivery import send_card
-from bot.filters import MenuText, OnLoop
+from bot.domain import standing as loyalty
+from bot.domain.clock import utcnow
+from bot.domain.parsing import DateError, contact_phone, parse_birthday
+from bot.domain.tokens import LinkKind, new_card_identity, parse_payload
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, CatalogI18n, _
-from bot.middlewares import display_name
-from bot.phones import contact_phone
 from bot.replies import drop_buttons, show, shows
+from bot.services.delivery import send_card
 from bot.shop import Shop
-from bot.tokens import LinkKind, new_card_identity, parse_payload
+from bot.telegram.filters import MenuText, OnLoop
+from bot.telegram.links import personal_link
+from bot.telegram.middlewares import display_name
 from bot.views import (
     balance_text,
     birthday_text,
@@ -33,7 +34,6 @@ from bot.views import (
     points,
 )
 from storage import Customer
-from storage.sqlite import utcnow
 
 HISTORY_PAGE = 8
 
@@ -59,7 +59,7 @@ async def ensure_customer(
         language=shop.i18n.current_locale,
         welcome_points=shop.program.welcome_bonus,
         new_card=new_card_identity,
-        welcome_expires_at=loyalty.expiry_from_now(shop.program),
+        welcome_expires_at=loyalty.expiry_from_now(shop.context),
         tier=shop.program.tiers[0].name,
         referrer_id=referrer.id if invited and referrer else None,
         referral_source=source,
@@ -79,7 +79,7 @@ def referral_welcome(shop: Shop) -> str:
 
 async def invite_text(bot: Bot, shop: Shop, customer: Customer) -> tuple[str, str]:
     """The customer's invitation page and the text their friends receive."""
-    link = await referrals.personal_link(bot, shop, customer)
+    link = await personal_link(bot, shop, customer)
     stats = await shop.storage.referral_stats(customer.id)
     program = shop.program
     text = _(
@@ -208,7 +208,7 @@ def build_router(i18n: CatalogI18n) -> Router:
     async def balance(message: Message, shop: Shop, customer: Customer | None) -> None:
         assert message.from_user
         customer = await ensure_customer(shop, message.from_user, customer)
-        standing = await loyalty.standing(shop, customer)
+        standing = await loyalty.standing(shop.context, customer)
         now = utcnow()
         expiring = await shop.storage.expiring(now, now + timedelta(days=366), customer.id)
         soonest = expiring[0] if expiring else None

@@ -10,12 +10,13 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from bot import desk, insights
 from bot import keyboards as kb
+from bot.domain import desk, insights
+from bot.domain.tokens import normalize_card_number
 from bot.i18n import _
-from bot.roles import HasRole, Role
+from bot.services import reports
 from bot.shop import Shop
-from bot.tokens import normalize_card_number
+from bot.telegram.roles import HasRole, Role
 from bot.views import holder_name, points
 
 CUSTOM_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d{4}-\d{2}-\d{2})$")
@@ -25,9 +26,9 @@ ADJUST_RE = re.compile(r"^(\S+(?:\s\S{4})?)\s+([+-]\d{1,6})\s+(.{3,200})$", re.S
 async def send_stats(bot: Bot, shop: Shop, chat_id: int, span: insights.Period) -> None:
     figures = await shop.storage.period_figures(span.since, span.until)
     await bot.send_message(
-        chat_id, insights.stats_text(shop, span, figures), reply_markup=kb.stats_periods()
+        chat_id, reports.stats_text(shop, span, figures), reply_markup=kb.stats_periods()
     )
-    for index, png in enumerate(await insights.weekly_charts(shop, span, figures)):
+    for index, png in enumerate(await reports.weekly_charts(shop, span, figures)):
         await bot.send_photo(chat_id, BufferedInputFile(png, filename=f"chart{index}.png"))
 
 
@@ -39,7 +40,7 @@ def build_router() -> Router:
     async def stats(message: Message, command: CommandObject, bot: Bot, shop: Shop) -> None:
         args = (command.args or "").strip()
         if not args:
-            span = insights.period(shop, 30)
+            span = insights.period(shop.settings.timezone, 30, shop.now().date())
         else:
             match = CUSTOM_RE.match(args)
             try:
@@ -63,7 +64,7 @@ def build_router() -> Router:
                     )
                 )
                 return
-            span = insights.between(shop, first, last)
+            span = insights.between(shop.settings.timezone, first, last)
         await send_stats(bot, shop, message.chat.id, span)
 
     @router.callback_query(kb.StatsCb.filter(), owner_only)
@@ -74,7 +75,12 @@ def build_router() -> Router:
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
         await query.answer()
-        await send_stats(bot, shop, query.from_user.id, insights.period(shop, callback_data.days))
+        await send_stats(
+            bot,
+            shop,
+            query.from_user.id,
+            insights.period(shop.settings.timezone, callback_data.days, shop.now().date()),
+        )
 
     @router.message(Command("export"), owner_only)
     async def export(message: Message, shop: Shop) -> None:
@@ -117,7 +123,9 @@ def build_router() -> Router:
             )
             return
         # Booked by its button, whose id is drawn here: a redelivered /adjust only drafts.
-        draft = await desk.draft_adjustment(shop, customer, message.from_user.id, amount, reason)
+        draft = await desk.draft_adjustment(
+            shop.context, customer, message.from_user.id, amount, reason
+        )
         await message.answer(
             _(
                 "Change {name}'s points by {change} ({reason})? Confirm?",

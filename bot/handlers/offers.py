@@ -14,17 +14,17 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards as kb
-from bot.broadcast import Broadcaster
-from bot.filters import OnLoop
+from bot.domain.clock import utcnow
+from bot.domain.insights import percent
+from bot.domain.parsing import AmountError, parse_amount
 from bot.handlers.promotions import HOLDOUT_PERCENT, audiences, draft_at
 from bot.i18n import _
-from bot.insights import percent
-from bot.money import AmountError, parse_amount
-from bot.roles import HasRole, Role
+from bot.services.broadcaster import Broadcaster
 from bot.shop import Shop
+from bot.telegram.filters import OnLoop
+from bot.telegram.roles import HasRole, Role
 from bot.views import number, offer_line
 from storage import Audience, Offer, OfferKind, OfferResults, Segment
-from storage.sqlite import utcnow
 
 TERMS_RE = re.compile(r"^(\d{1,3})\s+(\d{1,2})$")
 MAX_DAYS, MAX_USES = 365, 10

@@ -12,13 +12,14 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, FSInputFile, Message
 
 from bot import keyboards as kb
-from bot.delivery import card_link
-from bot.i18n import N_, _
-from bot.roles import HasRole, Role
+from bot.domain.clock import utcnow
+from bot.domain.marks import N_
+from bot.domain.tokens import LinkKind, new_payload
+from bot.i18n import _
 from bot.shop import Shop
-from bot.tokens import LinkKind, new_payload
+from bot.telegram.links import card_link
+from bot.telegram.roles import HasRole, Role
 from bot.views import holder_name, number, when
-from storage.sqlite import utcnow
 
 INVITE_TTL = timedelta(hours=24)
 BACKUP_SEND_LIMIT = 45 * 1024 * 1024  # Telegram takes documents from bots up to 50 MB

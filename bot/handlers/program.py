@@ -10,13 +10,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
-from bot import desk
 from bot import keyboards as kb
-from bot.filters import OnLoop
+from bot.domain import desk
 from bot.i18n import _
 from bot.replies import show
-from bot.roles import Role
 from bot.shop import Shop
+from bot.telegram.filters import OnLoop
+from bot.telegram.roles import Role
 from bot.views import giving_text, outcome_text, points, program_text
 from storage import Customer
 from storage.base import PendingStatus
@@ -73,7 +73,7 @@ def build_router() -> Router:
             )
             return
         await state.clear()
-        operation = await desk.draft_donation(shop, customer, int(compact))
+        operation = await desk.draft_donation(shop.context, customer, int(compact))
         await message.answer(
             _(
                 "Give <b>{points}</b> to {cause}? Points given cannot be taken back.",
@@ -89,11 +89,11 @@ def build_router() -> Router:
     ) -> None:
         if callback_data.ok:
             result = await desk.confirm(
-                shop, callback_data.id, query.from_user.id, desk.DONATION_BUTTON
+                shop.context, callback_data.id, query.from_user.id, desk.DONATION_BUTTON
             )
         else:
             result = await desk.close(
-                shop,
+                shop.context,
                 callback_data.id,
                 query.from_user.id,
                 desk.DONATION_BUTTON,

@@ -15,14 +15,15 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards as kb
-from bot.broadcast import Broadcaster, personalize, promotion_markup, text_problems
-from bot.filters import OnLoop
+from bot.domain.clock import utcnow
+from bot.domain.promotions import text_problems
 from bot.i18n import _
-from bot.roles import HasRole, Role
+from bot.services.broadcaster import Broadcaster, personalize, promotion_markup
 from bot.shop import Shop
+from bot.telegram.filters import OnLoop
+from bot.telegram.roles import HasRole, Role
 from bot.views import money, number, tier_name, when
 from storage import Audience, Broadcast, BroadcastStatus, Customer, GroupResponse, Segment
-from storage.sqlite import utcnow
 
 BUTTON_RE = re.compile(r"^(.{1,40}?)\s*\|\s*(https?://\S{3,2000})$")
 WHEN_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})$")

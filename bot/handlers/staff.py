@@ -14,28 +14,28 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot import desk, insights, loyalty
 from bot import keyboards as kb
-from bot.delivery import send_card
-from bot.filters import OnLoop
-from bot.i18n import _
-from bot.middlewares import RateWindow, display_name
-from bot.money import AmountError, parse_amount
-from bot.notify import edit_for, tell, tell_customer
-from bot.program import (
+from bot.domain import desk, insights
+from bot.domain import standing as loyalty
+from bot.domain.parsing import AmountError, parse_amount
+from bot.domain.program.model import Reward, Tier
+from bot.domain.program.rules import (
     Earned,
     EarnNote,
-    Reward,
-    Tier,
     max_redeemable,
     points_value_minor,
     stamp_rewards,
 )
-from bot.qr import links_in_photo, start_payload
+from bot.domain.tokens import LinkKind, parse_payload
+from bot.i18n import _
+from bot.media.qr import links_in_photo, start_payload
 from bot.replies import show
-from bot.roles import HasRole, Role
+from bot.services.delivery import send_card
 from bot.shop import Shop
-from bot.tokens import LinkKind, parse_payload
+from bot.telegram.filters import OnLoop
+from bot.telegram.middlewares import RateWindow, display_name
+from bot.telegram.notify import edit_for, tell, tell_customer
+from bot.telegram.roles import HasRole, Role
 from bot.views import (
     format_decimal_hundredths,
     money,
@@ -115,7 +115,7 @@ async def usable_offer(shop: Shop, customer: Customer, offer_id: int | None) -> 
     and then nothing is read."""
     if offer_id is None:
         return None
-    offers = await shop.storage.offers_for(customer.id, desk.utcnow())
+    offers = await shop.storage.offers_for(customer.id, shop.context.now())
     return next((offer for offer in offers if offer.id == offer_id), None)
 
 
@@ -140,7 +140,7 @@ def build_router() -> Router:
             await message.answer(_("You are an owner already; this invite stays unused."))
             return
         outcome = await shop.storage.use_invite(
-            payload, message.from_user.id, display_name(message.from_user), desk.utcnow()
+            payload, message.from_user.id, display_name(message.from_user), shop.context.now()
         )
         texts = {
             InviteOutcome.JOINED: _(
@@ -183,8 +183,8 @@ def build_router() -> Router:
         view = secrets.token_urlsafe(6)
         await state.set_state(Desk.customer)
         await state.set_data({"view": view, "customer_id": customer.id})
-        standing = await loyalty.standing(shop, customer)
-        offers = await shop.storage.offers_for(customer.id, desk.utcnow())
+        standing = await loyalty.standing(shop.context, customer)
+        offers = await shop.storage.offers_for(customer.id, shop.context.now())
         text = staff_view_text(customer, shop.program, standing)
         if offers:
             text += "\n\n" + "\n".join(
@@ -253,7 +253,7 @@ def build_router() -> Router:
         assert message.text
         text = message.text.strip()
         current = await state.get_state()
-        found = await desk.find_customers(shop, text)
+        found = await desk.find_customers(shop.context, text)
         looks_like_lookup = found is not None and (current is None or len(text) >= 8)
         if looks_like_lookup:
             assert found is not None
@@ -300,7 +300,7 @@ def build_router() -> Router:
         assert message.from_user
         offer = await usable_offer(shop, customer, (await state.get_data()).get("offer_id"))
         operation, earned = await desk.draft_purchase(
-            shop, customer, message.from_user.id, amount, offer
+            shop.context, customer, message.from_user.id, amount, offer
         )
         await state.update_data(offer_id=None)  # an offer applies to one purchase
         text = _(
@@ -481,7 +481,7 @@ def build_router() -> Router:
         reward: Reward | None = None,
     ) -> None:
         operator = query.from_user.id if query else message.from_user.id  # type: ignore[union-attr]
-        operation = await desk.draft_redeem(shop, customer, operator, amount, bill, reward)
+        operation = await desk.draft_redeem(shop.context, customer, operator, amount, bill, reward)
         await state.set_state(Desk.customer)
         worth = points_value_minor(shop.program, amount)
 
@@ -526,7 +526,7 @@ def build_router() -> Router:
         sent = await tell_customer(bot, shop, customer, ask)
         if sent is None:
             closed = await desk.close(
-                shop, operation.id, operator, desk.REDEEM_BUTTON, PendingStatus.CANCELLED
+                shop.context, operation.id, operator, desk.REDEEM_BUTTON, PendingStatus.CANCELLED
             )
             if closed.moved:
                 await waiting.edit_text(
@@ -666,7 +666,7 @@ def build_router() -> Router:
             )
             return
         operator = query.from_user.id if query else message.from_user.id  # type: ignore[union-attr]
-        draft = await desk.draft_reversal(shop, customer, operator, operation, refund_minor)
+        draft = await desk.draft_reversal(shop.context, customer, operator, operation, refund_minor)
         await state.set_state(Desk.customer)
         if operation.entry.kind is EntryKind.REDEEM:
             text = _(
@@ -709,7 +709,7 @@ def build_router() -> Router:
                 )
                 return
             result = await desk.close(
-                shop,
+                shop.context,
                 callback_data.id,
                 query.from_user.id,
                 desk.REDEEM_BUTTON,
@@ -730,11 +730,11 @@ def build_router() -> Router:
                 )
                 return
             result = await desk.confirm(
-                shop, callback_data.id, query.from_user.id, desk.STAFF_BUTTON
+                shop.context, callback_data.id, query.from_user.id, desk.STAFF_BUTTON
             )
         else:
             result = await desk.close(
-                shop,
+                shop.context,
                 callback_data.id,
                 query.from_user.id,
                 desk.STAFF_BUTTON,
@@ -753,7 +753,9 @@ def build_router() -> Router:
     @router.message(Command("shift"), staff_only)
     async def shift(message: Message, shop: Shop) -> None:
         assert message.from_user
-        await message.answer(shift_text(await desk.shift_entries(shop, message.from_user.id)))
+        await message.answer(
+            shift_text(await desk.shift_entries(shop.context, message.from_user.id))
+        )
 
     return router
 
@@ -774,7 +776,7 @@ def build_customer_answers() -> Router:
 async def expire_later(bot: Bot, shop: Shop, operation_id: str) -> None:
     """When nobody answers in time, both sides learn it (the button alone would say so)."""
     await asyncio.sleep(desk.CUSTOMER_CONFIRM_TTL.total_seconds() + 1)
-    result = await desk.expire(shop, operation_id)
+    result = await desk.expire(shop.context, operation_id)
     if result.moved and result.operation is not None:
         await show_redeem_result(bot, shop, result.operation, desk.Outcome.EXPIRED)
 
@@ -867,7 +869,7 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
 
 
 async def alert_owners(bot: Bot, shop: Shop, customer_id: int, operator_id: int | None) -> None:
-    for render in await insights.unusual_activity(shop, customer_id, operator_id):
+    for alert in await insights.unusual_activity(shop.context, customer_id, operator_id):
         for owner in shop.settings.owner_ids:
             owner_record = await shop.storage.customer_by_telegram(owner)
             await tell(
@@ -875,7 +877,7 @@ async def alert_owners(bot: Bot, shop: Shop, customer_id: int, operator_id: int 
                 shop,
                 owner,
                 owner_record.language if owner_record else None,
-                lambda render=render: (render(), None),
+                lambda alert=alert: (_(alert.message, **alert.params), None),
             )
 
 
@@ -982,11 +984,13 @@ async def answer_spending_request(
     query: CallbackQuery, callback_data: kb.OpCb, bot: Bot, shop: Shop
 ) -> None:
     if callback_data.ok:
-        result = await desk.confirm(shop, callback_data.id, query.from_user.id, desk.REDEEM_BUTTON)
+        result = await desk.confirm(
+            shop.context, callback_data.id, query.from_user.id, desk.REDEEM_BUTTON
+        )
         outcome = result.outcome
     else:
         result = await desk.close(
-            shop,
+            shop.context,
             callback_data.id,
             query.from_user.id,
             desk.REDEEM_BUTTON,

@@ -1,35 +1,28 @@
-"""The loyalty program file (TOML): loaded once, validated with errors that name the key,
-and the rules that follow from it as pure functions (no Telegram, no storage, no clock)."""
+"""The program file (TOML): loaded once at start-up, validated with errors that name the key."""
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import N_
-
-BUILTIN_TIER_NAMES = (N_("Bronze"), N_("Silver"), N_("Gold"))
-MAX_POINTS = 1_000_000
-MAX_MONEY_MINOR = 10**12
-MAX_DAYS = 3650
-
-
-class Earning(StrEnum):
-    POINTS = "points"
-    CASHBACK = "cashback"
-    STAMPS = "stamps"
-
-
-class TierWindow(StrEnum):
-    ROLLING = "12 months"
-    LIFETIME = "lifetime"
+from bot.domain.marks import N_
+from bot.domain.program.model import (
+    MAX_DAYS,
+    MAX_MONEY_MINOR,
+    MAX_POINTS,
+    AutoOffer,
+    AutoTrigger,
+    Earning,
+    Program,
+    Reward,
+    Tier,
+    TierWindow,
+)
 
 
 class ProgramError(Exception):
@@ -42,251 +35,6 @@ class ProgramError(Exception):
         self.problem = problem
         self.params = params
 
-
-@dataclass(frozen=True, slots=True)
-class Tier:
-    name: str
-    spend_minor: int
-    multiplier_hundredths: int = 100  # 1.5 -> 150
-    max_redeem_share: int | None = None  # percent; None -> the program's
-
-
-@dataclass(frozen=True, slots=True)
-class Reward:
-    name: str
-    cost: int
-
-
-class AutoTrigger(StrEnum):
-    WELCOME = "welcome"  # once, after joining
-    BIRTHDAY = "birthday"  # on the birthday, once a year
-    WIN_BACK = "win_back"  # no purchase for `days`, once a month
-    NEAR_TIER = "near_tier"  # within `amount` of the next tier, once a month
-    EXPIRING = "expiring"  # points expire within `days`, once a month
-
-
-@dataclass(frozen=True, slots=True)
-class AutoOffer:
-    trigger: AutoTrigger
-    title: str
-    kind: str  # an OfferKind value
-    value: int
-    valid_days: int
-    days: int = 30  # win_back and expiring
-    amount_minor: int = 50_00  # near_tier
-
-
-@dataclass(frozen=True, slots=True)
-class Program:
-    welcome_bonus: int
-    tiers: tuple[Tier, ...]
-    earning: Earning = Earning.POINTS
-    earn_rate_hundredths: int = 100  # points per 1.00 of purchase, x100 (1.5 -> 150)
-    cashback_hundredths: int = 500  # percent of a purchase returned, x100 (2.5% -> 250)
-    stamps_for_reward: int = 10
-    stamp_reward: str = ""  # the free item; empty when the reward is a discount
-    stamp_reward_discount_minor: int = 0
-    min_purchase_minor: int = 0
-    max_purchase_minor: int = 100_000_00
-    visit_cooldown: timedelta = timedelta(0)
-    daily_cap: int = 0  # most points (stamps) one customer earns in a day; 0 = no cap
-    point_value_minor: int = 5  # what one point takes off a bill when spent
-    max_redeem_share: int = 50  # percent of a bill payable with points
-    rewards: tuple[Reward, ...] = ()
-    birthday_bonus: int = 0
-    expiry_days: int = 0  # 0 = points never expire
-    expiry_reminder_days: int = 14
-    tier_window: TierWindow = TierWindow.ROLLING
-    cause: str = ""
-    referral_bonus: int = 50  # for the customer who invited, once the friend qualifies
-    referral_friend_bonus: int = 50  # for the invited friend, on the same purchase
-    referral_min_purchase_minor: int = 10_00  # the friend's first purchase must reach this
-    referral_monthly_cap: int = 10  # paid referrals per referrer per calendar month
-    auto_offers: tuple[AutoOffer, ...] = ()
-    weekly_digest: bool = True
-    alert_customer_operations: int = 10  # a day, per customer; 0 = no alert
-    alert_cashier_operations: int = 300  # a day, per cashier; 0 = no alert
-
-    @property
-    def referrals(self) -> bool:
-        return self.referral_bonus > 0 or self.referral_friend_bonus > 0
-
-    def tier_for(self, spend_minor: int) -> Tier:
-        reached = self.tiers[0]
-        for tier in self.tiers:
-            if spend_minor >= tier.spend_minor:
-                reached = tier
-        return reached
-
-    def tier_index(self, name: str | None) -> int:
-        """Position of a tier by name; an unknown (renamed) tier counts as the lowest."""
-        for index, tier in enumerate(self.tiers):
-            if tier.name == name:
-                return index
-        return 0
-
-    @property
-    def stamps(self) -> bool:
-        return self.earning is Earning.STAMPS
-
-
-DEFAULT_PROGRAM = Program(welcome_bonus=0, tiers=(Tier("Bronze", 0),))
-
-
-# --- rules: pure functions of the program -------------------------------------------------
-
-
-def base_earning(program: Program, bill_minor: int) -> int:
-    """Points (or stamps) a bill earns before tiers, cooldown and caps; rounded down."""
-    if bill_minor <= 0 or bill_minor < program.min_purchase_minor:
-        return 0
-    if program.earning is Earning.STAMPS:
-        return 1
-    if program.earning is Earning.CASHBACK:
-        return bill_minor * program.cashback_hundredths // (10_000 * program.point_value_minor)
-    return bill_minor * program.earn_rate_hundredths // 10_000
-
-
-def points_for_purchase(program: Program, bill_minor: int) -> int:
-    return base_earning(program, bill_minor)
-
-
-class EarnNote(StrEnum):
-    """Why a purchase earns less than its bill would: shown to the cashier."""
-
-    FULL = "full"
-    BELOW_MINIMUM = "below_minimum"
-    COOLDOWN = "cooldown"
-    DAILY_CAP = "daily_cap"
-
-
-@dataclass(frozen=True, slots=True)
-class Earned:
-    points: int
-    note: EarnNote
-    tier: Tier
-    multiplier_hundredths: int
-    next_visit_at: datetime | None = None  # when the cooldown ends
-
-    def rules(self, program: Program) -> str:
-        """The rules this earning was made under, recorded with the ledger entry."""
-        return json.dumps(
-            {
-                "earning": program.earning.value,
-                "rate": program.earn_rate_hundredths,
-                "cashback": program.cashback_hundredths,
-                "point_value": program.point_value_minor,
-                "tier": self.tier.name,
-                "multiplier": self.multiplier_hundredths,
-                "expiry_days": program.expiry_days,
-                "note": self.note.value,
-            },
-            sort_keys=True,
-        )
-
-
-def earning_for(
-    program: Program,
-    bill_minor: int,
-    spend_minor: int,
-    earned_today: int,
-    last_visit_at: datetime | None,
-    now: datetime,
-) -> Earned:
-    """What a purchase earns for this customer now: tier multiplier, cooldown, daily cap.
-
-    `spend_minor` is the customer's spend in the tier window before this purchase,
-    `earned_today` what purchases earned them since the shop's midnight, and
-    `last_visit_at` the time of their last purchase that earned anything.
-    """
-    tier = program.tier_for(spend_minor)
-    multiplier = 100 if program.stamps else tier.multiplier_hundredths
-    base = base_earning(program, bill_minor)
-    if base == 0:
-        return Earned(0, EarnNote.BELOW_MINIMUM, tier, multiplier)
-    if last_visit_at is not None and program.visit_cooldown:
-        ends = last_visit_at + program.visit_cooldown
-        if now < ends:
-            return Earned(0, EarnNote.COOLDOWN, tier, multiplier, ends)
-    points = base * multiplier // 100
-    if program.daily_cap and earned_today + points > program.daily_cap:
-        return Earned(
-            max(0, program.daily_cap - earned_today), EarnNote.DAILY_CAP, tier, multiplier
-        )
-    return Earned(points, EarnNote.FULL, tier, multiplier)
-
-
-def redeem_share(program: Program, tier: Tier) -> int:
-    return tier.max_redeem_share if tier.max_redeem_share is not None else program.max_redeem_share
-
-
-def max_redeemable(
-    program: Program, balance: int, bill_minor: int, tier: Tier | None = None
-) -> int:
-    """The most points that may pay part of this bill: the balance and the share cap."""
-    share = redeem_share(program, tier or program.tiers[0])
-    cap = bill_minor * share // 100 // program.point_value_minor
-    return max(0, min(balance, cap))
-
-
-def points_value_minor(program: Program, points: int) -> int:
-    return points * program.point_value_minor
-
-
-def reversal_points(
-    earned: int, bill_minor: int, refunded_before_minor: int, refund_minor: int
-) -> int:
-    """Points to take back for refunding `refund_minor` of a purchase, pro rata.
-
-    Computed on the cumulative refunded amount, so partial refunds that add up to the whole
-    bill take back exactly what was earned, never more.
-    """
-    if bill_minor <= 0:
-        return 0
-    total_after = min(bill_minor, refunded_before_minor + refund_minor)
-    return earned * total_after // bill_minor - earned * refunded_before_minor // bill_minor
-
-
-def next_tier(program: Program, spend_minor: int) -> tuple[Tier, int] | None:
-    """The next tier up and how much more must be spent to reach it; None at the top."""
-    for tier in program.tiers:
-        if tier.spend_minor > spend_minor:
-            return tier, tier.spend_minor - spend_minor
-    return None
-
-
-def tier_window_start(program: Program, now: datetime) -> datetime | None:
-    """Spend since this moment counts for tiers; None means since the customer joined."""
-    if program.tier_window is TierWindow.LIFETIME:
-        return None
-    return now - timedelta(days=365)
-
-
-def stamp_rewards(program: Program, stamps: int) -> int:
-    """Whole rewards a stamp count pays for."""
-    return stamps // program.stamps_for_reward if program.stamps else 0
-
-
-def lot_expiry(program: Program, earned_at: datetime) -> datetime | None:
-    if program.expiry_days <= 0:
-        return None
-    return earned_at + timedelta(days=program.expiry_days)
-
-
-def birthday_this_year(born: date, year: int) -> date:
-    """The day a birthday is celebrated in `year`: Feb 29 falls on Feb 28 in other years."""
-    try:
-        return born.replace(year=year)
-    except ValueError:
-        return date(year, 2, 28)
-
-
-def local_midnight(day: date, zone: Any) -> datetime:
-    """The first moment of a local day, as an aware UTC time (correct across DST changes)."""
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
-
-
-# --- the program file ---------------------------------------------------------------------
 
 KNOWN_KEYS = frozenset(
     {

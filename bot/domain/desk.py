@@ -13,32 +13,31 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot import loyalty, referrals
-from bot.phones import parse_phone
-from bot.program import (
+from bot.domain import referrals, standing
+from bot.domain.context import Context
+from bot.domain.grants import review_upgrade
+from bot.domain.parsing import parse_phone
+from bot.domain.program.model import Program, Reward, Tier
+from bot.domain.program.rules import (
     Earned,
-    Program,
-    Reward,
-    Tier,
     lot_expiry,
     max_redeemable,
     reversal_points,
     tier_window_start,
 )
-from bot.shop import Shop
-from bot.tokens import new_operation_id, normalize_card_number
+from bot.domain.tokens import new_operation_id, normalize_card_number
 from storage import (
     Booking,
     Customer,
     EarningContext,
     EntryKind,
+    LedgerEntry,
     Offer,
     OfferKind,
     Operation,
     ReferralDecision,
 )
 from storage.base import BookingRules, PendingOperation, PendingStatus, Settled, Settlement
-from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
 STAFF_CONFIRM_TTL = timedelta(minutes=15)
@@ -70,23 +69,23 @@ class Result:
     moved: bool = False  # this call settled the operation: it tells both chats
 
 
-async def find_customers(shop: Shop, text: str) -> list[Customer] | None:
+async def find_customers(context: Context, text: str) -> list[Customer] | None:
     """Customers matching a typed card number or phone; None when the text is neither."""
     number = normalize_card_number(text)
     if number is not None:
-        found = await shop.storage.customer_by_card_number(number)
+        found = await context.storage.customer_by_card_number(number)
         return [found] if found else []
     compact = text.strip()
     # In the shop's country ('070 123 456' in North Macedonia) or international (+...).
-    phone = parse_phone(compact, shop.settings.phone_region)
+    phone = parse_phone(compact, context.phone_region)
     digits = sum(c.isdigit() for c in compact)
     if phone is not None and (compact.startswith("+") or digits >= 9):
-        return await shop.storage.customers_by_phone(phone)
+        return await context.storage.customers_by_phone(phone)
     return None
 
 
 async def _draft(
-    shop: Shop,
+    context: Context,
     kind: EntryKind,
     customer: Customer,
     operator_id: int,
@@ -98,7 +97,7 @@ async def _draft(
     reward: str = "",
     offer_id: int | None = None,
 ) -> PendingOperation:
-    now = utcnow()
+    now = context.now()
     operation = PendingOperation(
         id=new_operation_id(),
         kind=kind,
@@ -117,27 +116,27 @@ async def _draft(
         reward=reward,
         offer_id=offer_id,
     )
-    await shop.storage.create_pending(operation)
+    await context.storage.create_pending(operation)
     return operation
 
 
 async def draft_purchase(
-    shop: Shop,
+    context: Context,
     customer: Customer,
     operator_id: int,
     bill_minor: int,
     offer: Offer | None = None,
 ) -> tuple[PendingOperation, Earned]:
-    earned = await loyalty.purchase_earning(shop, customer, bill_minor)
+    earned = await standing.purchase_earning(context, customer, bill_minor)
     operation = await _draft(
-        shop,
+        context,
         EntryKind.PURCHASE,
         customer,
         operator_id,
         offer_points(offer, earned.points),
         bill_minor,
         STAFF_CONFIRM_TTL,
-        rules=earned.rules(shop.program),
+        rules=earned.rules(context.program),
         offer_id=offer.id if offer else None,
     )
     return operation, earned
@@ -155,7 +154,7 @@ def offer_points(offer: Offer | None, points: int) -> int:
 
 
 async def draft_redeem(
-    shop: Shop,
+    context: Context,
     customer: Customer,
     operator_id: int,
     points: int,
@@ -164,7 +163,7 @@ async def draft_redeem(
 ) -> PendingOperation:
     """Spending points on a bill, or on a reward (a catalogue item, or the stamp reward)."""
     return await _draft(
-        shop,
+        context,
         EntryKind.REDEEM,
         customer,
         operator_id,
@@ -186,27 +185,27 @@ def ledger_operator(operation: PendingOperation) -> int | None:
     return None if operation.operator_id == NO_OPERATOR else operation.operator_id
 
 
-async def draft_donation(shop: Shop, customer: Customer, points: int) -> PendingOperation:
+async def draft_donation(context: Context, customer: Customer, points: int) -> PendingOperation:
     """A customer giving points to the shop's cause; they confirm it themselves."""
     return await _draft(
-        shop,
+        context,
         EntryKind.DONATION,
         customer,
         NO_OPERATOR,
         points,
         None,
         STAFF_CONFIRM_TTL,
-        reward=shop.program.cause,
+        reward=context.program.cause,
     )
 
 
 async def draft_adjustment(
-    shop: Shop, customer: Customer, operator_id: int, points: int, reason: str
+    context: Context, customer: Customer, operator_id: int, points: int, reason: str
 ) -> PendingOperation:
     """An owner's correction, booked by its button (the id is drawn with the button, so a
     redelivered /adjust drafts again but books nothing until pressed)."""
     return await _draft(
-        shop,
+        context,
         EntryKind.ADJUST,
         customer,
         operator_id,
@@ -218,7 +217,11 @@ async def draft_adjustment(
 
 
 async def draft_reversal(
-    shop: Shop, customer: Customer, operator_id: int, operation: Operation, refund_minor: int | None
+    context: Context,
+    customer: Customer,
+    operator_id: int,
+    operation: Operation,
+    refund_minor: int | None,
 ) -> PendingOperation:
     entry = operation.entry
     if entry.kind is EntryKind.REDEEM:
@@ -228,11 +231,11 @@ async def draft_reversal(
         points = min(
             operation.open_points,
             reversal_points(entry.amount, entry.bill_minor or 0, operation.refunded_minor, bill),
-            await shop.storage.lot_left(entry.id),  # expired or spent points are gone once
+            await context.storage.lot_left(entry.id),  # expired or spent points are gone once
         )
         refund_minor = bill
     return await _draft(
-        shop,
+        context,
         EntryKind.REFUND,
         customer,
         operator_id,
@@ -266,7 +269,7 @@ def own_card(operator_id: int, customer: Customer) -> bool:
 
 
 async def _authorize(
-    shop: Shop,
+    context: Context,
     operation_id: str,
     presser: int,
     kinds: frozenset[EntryKind],
@@ -275,17 +278,16 @@ async def _authorize(
     """Who may press: the customer for what they confirm, the cashier who drew it for the
     rest (and to withdraw a request); only through the operation's own kind of button.
     A Result means "stop here"; `by_customer` None: as the kind says."""
-    operation = await shop.storage.pending(operation_id)
+    operation = await context.storage.pending(operation_id)
     if operation is None or operation.kind not in kinds:
         return Result(Outcome.UNKNOWN)
-    customer = await shop.storage.customer(operation.customer_id)
+    customer = await context.storage.customer(operation.customer_id)
     if customer is None:
         return Result(Outcome.UNKNOWN)
     if by_customer is None:
         by_customer = operation.kind in CUSTOMER_CONFIRMS
-    if operation.kind not in (EntryKind.ADJUST, EntryKind.DONATION) and own_card(
-        operation.operator_id, customer
-    ):
+    exempt = operation.kind in (EntryKind.ADJUST, EntryKind.DONATION)  # their own points
+    if not exempt and own_card(operation.operator_id, customer):
         return Result(Outcome.FORBIDDEN, operation)
     if by_customer:
         allowed = operation.kind in CUSTOMER_CONFIRMS and customer.telegram_id == presser
@@ -297,7 +299,7 @@ async def _authorize(
 
 
 def reprice(
-    program: Program, offer: Offer | None
+    program: Program, offer: Offer | None, clock: Callable[[], datetime]
 ) -> Callable[[PendingOperation, Customer, EarningContext | None], PendingOperation | None]:
     """The rules the booking transaction applies to a draft against the ledger as it is then:
     a purchase earns at most what it may earn now (drafts opened side by side share one daily
@@ -308,13 +310,13 @@ def reprice(
     ) -> PendingOperation | None:
         if operation.kind is EntryKind.PURCHASE and context is not None:
             bill = operation.bill_minor or 0
-            earned = loyalty.earning_in(program, customer, bill, context, utcnow())
+            earned = standing.earning_in(program, customer, bill, context, clock())
             allowed = offer_points(offer, earned.points)
             if allowed < operation.points:
                 return replace(operation, points=allowed, rules=earned.rules(program))
             return operation
         if operation.kind is EntryKind.REDEEM and operation.bill_minor is not None:
-            tier = loyalty.current_tier(program, customer)
+            tier = standing.current_tier(program, customer)
             if max_redeemable(program, operation.points, operation.bill_minor, tier) < (
                 operation.points
             ):
@@ -325,30 +327,29 @@ def reprice(
 
 
 def _result(settled: Settled) -> Result:
-    return Result(
-        _OUTCOMES[settled.outcome], settled.operation, settled.booking, moved=settled.moved
-    )
+    outcome = _OUTCOMES[settled.outcome]
+    return Result(outcome, settled.operation, settled.booking, moved=settled.moved)
 
 
 async def confirm(
-    shop: Shop, operation_id: str, presser: int, kinds: frozenset[EntryKind]
+    context: Context, operation_id: str, presser: int, kinds: frozenset[EntryKind]
 ) -> Result:
     """Book a drafted operation once: a purchase, reversal or adjustment by whoever drew
     it, a redemption or donation by its customer, each through its own kind of button."""
-    found = await _authorize(shop, operation_id, presser, kinds, None)
+    found = await _authorize(context, operation_id, presser, kinds, None)
     if isinstance(found, Result):
         return found
-    now = utcnow()
-    offer = await shop.storage.offer(found.offer_id) if found.offer_id is not None else None
+    now = context.now()
+    offer = await context.storage.offer(found.offer_id) if found.offer_id is not None else None
     rules = BookingRules(
-        reprice=reprice(shop.program, offer),
+        reprice=reprice(context.program, offer, context.clock),
         reversal=reversal_points,
-        window_start=tier_window_start(shop.program, now),
-        day_start=loyalty.today_starts(shop, now),
-        lot_expires_at=lot_expiry(shop.program, now),
+        window_start=tier_window_start(context.program, now),
+        day_start=standing.today_starts(context.zone, now),
+        lot_expires_at=lot_expiry(context.program, now),
         operator=ledger_operator,
     )
-    settled = await shop.storage.confirm_pending(operation_id, rules)
+    settled = await context.storage.confirm_pending(operation_id, rules)
     result = _result(settled)
     if result.outcome is not Outcome.BOOKED or settled.booking is None:
         return result
@@ -365,15 +366,15 @@ async def confirm(
     )
     upgraded = referral = None
     if operation.kind is EntryKind.PURCHASE:
-        upgraded = await loyalty.review_upgrade(shop, operation.customer_id)
-        referral = await referrals.on_purchase(shop, booking, operation.operator_id)
+        upgraded = await review_upgrade(context, operation.customer_id)
+        referral = await referrals.on_purchase(context, booking, operation.operator_id)
     elif operation.kind is EntryKind.REFUND:
-        referral = await referrals.on_refund(shop, booking)
+        referral = await referrals.on_refund(context, booking)
     return replace(result, upgraded=upgraded, referral=referral)
 
 
 async def close(
-    shop: Shop,
+    context: Context,
     operation_id: str,
     presser: int,
     kinds: frozenset[EntryKind],
@@ -382,19 +383,18 @@ async def close(
 ) -> Result:
     """Cancel (cashier) or decline (customer) an operation that is still pending; an
     operation already in the ledger stays booked. `moved` tells whether this call closed it."""
-    found = await _authorize(shop, operation_id, presser, kinds, by_customer)
+    found = await _authorize(context, operation_id, presser, kinds, by_customer)
     if isinstance(found, Result):
         return found
-    return _result(await shop.storage.close_pending(operation_id, status))
+    return _result(await context.storage.close_pending(operation_id, status))
 
 
-async def expire(shop: Shop, operation_id: str) -> Result:
+async def expire(context: Context, operation_id: str) -> Result:
     """The unanswered request's time is up: expired, unless it was settled first."""
-    return _result(await shop.storage.close_pending(operation_id, PendingStatus.EXPIRED))
+    return _result(await context.storage.close_pending(operation_id, PendingStatus.EXPIRED))
 
 
-async def shift_entries(shop: Shop, operator_id: int) -> list:  # type: ignore[type-arg]
-    local_midnight = datetime.combine(
-        shop.now().date(), datetime.min.time(), shop.settings.timezone
-    )
-    return await shop.storage.operator_entries(operator_id, local_midnight)
+async def shift_entries(context: Context, operator_id: int) -> list[LedgerEntry]:
+    """What this cashier booked since the shop's midnight."""
+    since = datetime.combine(context.today(), datetime.min.time(), context.zone)
+    return await context.storage.operator_entries(operator_id, since)

@@ -11,11 +11,11 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.domain.clock import utcnow
 from bot.i18n import _
-from bot.roles import Role, role_for
+from bot.telegram.roles import Role, role_for
 from bot.views import counting_stamps
 from storage import Storage
-from storage.sqlite import utcnow
 
 TOUCH_EVERY = timedelta(minutes=5)
 

@@ -19,19 +19,18 @@ from aiogram import BaseMiddleware, Bot, Router
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message, TelegramObject
 
 
-def _handlers(router: Router) -> Iterator[HandlerObject]:
+def handlers_under(router: Router) -> Iterator[HandlerObject]:
     """Every message and callback handler of `router` and the routers under it."""
     for observer in (router.message, router.callback_query):
         yield from observer.handlers
     for child in router.sub_routers:
-        yield from _handlers(child)
+        yield from handlers_under(child)
 
 
-def _filters(handler: HandlerObject) -> list[Any]:
+def filters_of(handler: HandlerObject) -> list[Any]:
     return [item.callback for item in handler.filters or ()]
 
 
@@ -48,8 +47,8 @@ class Commands:
     def of(cls, router: Router) -> Commands:
         anywhere: set[str] = set()
         in_steps: dict[str, list[StateFilter]] = {}
-        for handler in _handlers(router):
-            filters = _filters(handler)
+        for handler in handlers_under(router):
+            filters = filters_of(handler)
             names = [
                 name
                 for item in filters
@@ -75,24 +74,6 @@ class Commands:
             if await step(message, raw_state=raw_state):
                 return True
         return False
-
-
-def states(router: Router) -> list[State]:
-    """Every state the handlers under `router` are filtered by (a group stands for all its
-    states), in a stable order."""
-    found: dict[str, State] = {}
-    for handler in _handlers(router):
-        for item in _filters(handler):
-            if not isinstance(item, StateFilter):
-                continue
-            for entry in item.states:
-                if isinstance(entry, State) and entry.state:
-                    found.setdefault(entry.state, entry)
-                elif isinstance(entry, type) and issubclass(entry, StatesGroup):
-                    for state in entry.__all_states__:
-                        if state.state:
-                            found.setdefault(state.state, state)
-    return [found[name] for name in sorted(found)]
 
 
 def command_name(text: str | None) -> tuple[str, str | None] | None:

@@ -8,21 +8,15 @@ import logging
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyKeyboardMarkup
-from aiogram.utils.deep_linking import create_deep_link
 
-from bot import loyalty
-from bot.card import render_card
+from bot.domain import standing as loyalty
+from bot.media.card import render_card
 from bot.shop import Shop
+from bot.telegram.links import card_link
 from bot.views import card_caption, card_view, offer_line
 from storage import Customer
-from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
-
-
-async def card_link(bot: Bot, payload: str) -> str:
-    me = await bot.me()
-    return create_deep_link(str(me.username), "start", payload)
 
 
 async def send_card(
@@ -32,7 +26,7 @@ async def send_card(
     chat_id: int,
     reply_markup: ReplyKeyboardMarkup | InlineKeyboardMarkup | None = None,
 ) -> None:
-    standing = await loyalty.standing(shop, customer)
+    standing = await loyalty.standing(shop.context, customer)
     view = card_view(
         customer,
         shop.program,
@@ -42,7 +36,7 @@ async def send_card(
     )
     key = view.cache_key()
     caption = card_caption(customer, shop.program, standing, shop.settings.shop_name)
-    offers = await shop.storage.offers_for(customer.id, utcnow())
+    offers = await shop.storage.offers_for(customer.id, shop.context.now())
     if offers:
         caption += "\n\n" + "\n".join(
             offer_line(offer, shop.settings.timezone) for offer in offers[:3]

@@ -20,15 +20,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from babel.dates import format_date
 
-from bot import insights, loyalty
 from bot import keyboards as kb
+from bot.domain import grants, insights
 from bot.i18n import _
-from bot.notify import speaking, tell_customer
+from bot.services import reports
 from bot.shop import Shop
+from bot.telegram.notify import speaking, tell_customer
 from bot.views import counting_stamps, locale, offer_line, points, tier_name
 from storage.backup import prune
 from storage.files import private_folder
-from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
 DAILY = "daily"
@@ -41,7 +41,7 @@ class Jobs:
         self.shop = shop
         self.scheduler = AsyncIOScheduler(timezone=shop.settings.timezone)
         self._lock = asyncio.Lock()
-        self._startup: asyncio.Task[None] | None = None
+        self.startup: asyncio.Task[None] | None = None  # the catch-up run
 
     def start(self) -> None:
         zone = self.shop.settings.timezone
@@ -80,18 +80,13 @@ class Jobs:
             )
         self.scheduler.start()
         # Whatever was missed while the bot was down is caught up once, now.
-        self._startup = asyncio.create_task(self.run_daily())
-
-    async def settled(self) -> None:
-        """Wait for the catch-up run made at start-up."""
-        if self._startup is not None:
-            await asyncio.gather(self._startup, return_exceptions=True)
+        self.startup = asyncio.create_task(self.run_daily())
 
     async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self._startup is not None:
-            await asyncio.gather(self._startup, return_exceptions=True)
+        if self.startup is not None:
+            await asyncio.gather(self.startup, return_exceptions=True)
 
     async def run_daily(self, today: date | None = None) -> None:
         """Birthdays for every day since the last run (at most a month back), then expiry,
@@ -118,7 +113,7 @@ class Jobs:
 
     async def birthdays(self, day: date) -> None:
         shop = self.shop
-        for customer, booking in await loyalty.grant_birthdays(shop, day):
+        for customer, booking in await grants.grant_birthdays(shop.context, day):
             await tell_customer(
                 self.bot,
                 shop,
@@ -136,13 +131,13 @@ class Jobs:
             )
 
     async def expire(self) -> None:
-        expired = await self.shop.storage.expire_due(utcnow())
+        expired = await self.shop.storage.expire_due(self.shop.context.now())
         if expired:
             log.info("expired %d lots", len(expired))
 
     async def remind(self) -> None:
         shop = self.shop
-        for item in await loyalty.expiry_reminders(shop):
+        for item in await grants.expiry_reminders(shop.context):
             local = item.expires_at.astimezone(shop.settings.timezone).date()
             await tell_customer(
                 self.bot,
@@ -162,7 +157,7 @@ class Jobs:
 
     async def review_tiers(self) -> None:
         shop = self.shop
-        for customer, tier in await loyalty.review_downgrades(shop):
+        for customer, tier in await grants.review_downgrades(shop.context):
             await tell_customer(
                 self.bot,
                 shop,
@@ -181,7 +176,7 @@ class Jobs:
 
     async def auto_offers(self, today: date) -> None:
         shop = self.shop
-        for customer, offer in await loyalty.grant_auto_offers(shop, today):
+        for customer, offer in await grants.grant_auto_offers(shop.context, today):
             await tell_customer(
                 self.bot,
                 shop,
@@ -203,14 +198,14 @@ class Jobs:
         if last is not None and last.isocalendar()[:2] == today.isocalendar()[:2]:
             return  # this week's digest went out already
         await shop.storage.set_job_day("digest", today)
-        span = insights.period(shop, 7, today - timedelta(days=1))
+        span = insights.period(shop.settings.timezone, 7, today - timedelta(days=1))
         figures = await shop.storage.period_figures(span.since, span.until)
         for owner in shop.settings.owner_ids:
             record = await shop.storage.customer_by_telegram(owner)
             with speaking(shop, record.language if record else None):
                 text = _("<b>Your week at {shop}</b>", shop=escape(shop.settings.shop_name))
-                text += "\n" + insights.stats_text(shop, span, figures)
-                chart = (await insights.weekly_charts(shop, span, figures))[0]
+                text += "\n" + reports.stats_text(shop, span, figures)
+                chart = (await reports.weekly_charts(shop, span, figures))[0]
             try:
                 await self.bot.send_message(owner, text)
                 await self.bot.send_photo(owner, BufferedInputFile(chart, filename="week.png"))

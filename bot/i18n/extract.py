@@ -1,4 +1,4 @@
-"""Maintainer tool: `python -m bot.catalogs` extracts messages and updates every .po catalog.
+"""Maintainer tool: `python -m bot.i18n.extract` extracts messages and updates every .po catalog.
 
 English keeps msgstr equal to msgid, so every catalog is complete and the test can say so.
 """

@@ -1,16 +1,14 @@
-"""Promotions: checking and personalizing the owner's text, and delivering it through the
-outbox at a steady rate, each recipient at most once, resuming after a restart."""
+"""Delivering promotions: the owner's text personalized per customer, sent through the outbox
+at a steady rate, each recipient at most once, resuming after a restart. What the text may
+contain is `bot.domain.promotions`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Callable
-from html import escape
-from html.parser import HTMLParser
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -23,90 +21,27 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from bot import keyboards as kb
-from bot import loyalty, pacing
-from bot.i18n import N_, _
-from bot.notify import speaking
+from bot import pacing
+from bot.domain import standing as loyalty
+from bot.domain.promotions import fill
+from bot.domain.tokens import format_card_number
+from bot.i18n import _
 from bot.shop import Shop
-from bot.tokens import format_card_number
+from bot.telegram.notify import speaking
 from bot.views import counting_stamps, holder_name, money, number, points, tier_name
 from storage import Broadcast, BroadcastStatus, Customer, OutboxCounts
-from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-PLACEHOLDERS = ("name", "balance", "tier", "next_tier", "card")
-ALLOWED_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-     "tg-spoiler", "blockquote", "span"}
-)  # fmt: skip
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
 PROGRESS_EVERY = 2.0  # seconds between edits of the owner's progress message
 BATCH = 200
 NETWORK_RETRIES = 3  # attempts when Telegram answers with a server error
 MAX_BACKOFF = 60.0
 
 
-class _TagChecker(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.open: list[str] = []
-        self.problem: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            self.problem = self.problem or tag
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open or self.open[-1] != tag:
-            self.problem = self.problem or tag
-        else:
-            self.open.pop()
-
-
-def text_problems(text: str, caption: bool) -> list[tuple[str, dict[str, str]]]:
-    """What is wrong with the owner's text, as untranslated messages with parameters."""
-    problems: list[tuple[str, dict[str, str]]] = []
-    unknown = sorted({name for name in PLACEHOLDER.findall(text) if name not in PLACEHOLDERS})
-    if unknown:
-        problems.append(
-            (
-                N_("Unknown placeholder {names}. You can use {known}."),
-                {
-                    "names": ", ".join("{" + n + "}" for n in unknown),
-                    "known": ", ".join("{" + n + "}" for n in PLACEHOLDERS),
-                },
-            )
-        )
-    checker = _TagChecker()
-    checker.feed(text)
-    checker.close()
-    if checker.problem or checker.open:
-        tag = checker.problem or checker.open[-1]
-        problems.append(
-            (
-                N_("The formatting tag &lt;{tag}&gt; is not allowed or not closed."),
-                {"tag": escape(tag)},
-            )
-        )
-    limit = CAPTION_LIMIT if caption else TEXT_LIMIT
-    if len(text) > limit - 100:  # room for personalization
-        problems.append(
-            (
-                N_("The text is too long: keep it under {limit} characters."),
-                {"limit": str(limit - 100)},
-            )
-        )
-    if not text.strip():
-        problems.append((N_("The message is empty."), {}))
-    return problems
-
-
 async def personalize(shop: Shop, text: str, customer: Customer) -> str:
     """The owner's text with placeholders filled for one customer, in the current language."""
-    standing = await loyalty.standing(shop, customer)
+    standing = await loyalty.standing(shop.context, customer)
     upcoming = (
         _(
             "{amount} more to {tier}",
@@ -123,7 +58,7 @@ async def personalize(shop: Shop, text: str, customer: Customer) -> str:
         "next_tier": upcoming,
         "card": format_card_number(customer.card_number),
     }
-    return PLACEHOLDER.sub(lambda m: escape(values.get(m.group(1), m.group(0))), text)
+    return fill(text, values)
 
 
 def promotion_markup(broadcast: Broadcast) -> InlineKeyboardMarkup:
@@ -223,7 +158,7 @@ class Broadcaster:
         pacing.background.set(True)
         while True:
             try:
-                broadcast = await self.shop.storage.start_due_broadcast(utcnow())
+                broadcast = await self.shop.storage.start_due_broadcast(self.shop.context.now())
                 if broadcast is not None:
                     await self.deliver(broadcast)
                     continue

@@ -1,4 +1,6 @@
-"""Translations: gettext catalogs compiled in memory at start-up, and the locale of each update."""
+"""Translations at run time: gettext catalogs compiled in memory at start-up, `_`, `ngettext`,
+and the language each update speaks (`pick_language`). The locale middleware is beside it;
+`python -m bot.i18n.extract` updates the catalogs."""
 
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from aiogram.types import TelegramObject, User
-from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _aiogram_gettext
 from aiogram.utils.i18n import lazy_gettext as _aiogram_lazy
 from babel.messages.mofile import write_mo
@@ -25,7 +26,7 @@ LANGUAGE_NAMES: dict[str, str] = {
     "th": "ไทย",
 }
 DOMAIN = "messages"
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parent.parent.parent / "locales"
 
 
 def _(message: str, **params: Any) -> str:
@@ -90,21 +91,3 @@ def pick_language(saved: str | None, telegram_code: str | None, default: str) ->
         if base in LANGUAGES:
             return base
     return default
-
-
-class CustomerLocaleMiddleware(I18nMiddleware):
-    """Chooses the locale from the stored customer (loaded earlier by IdentityMiddleware)."""
-
-    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        customer = data.get("customer")
-        user: User | None = data.get("event_from_user")
-        return pick_language(
-            customer.language if customer else None,
-            user.language_code if user else None,
-            self.i18n.default_locale,
-        )
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction where it is translated later (config errors, labels)."""
-    return message

@@ -6,7 +6,7 @@ from io import BytesIO
 
 from PIL import Image, ImageDraw
 
-from bot.card import draw_text, fit, text_width
+from bot.media.card import draw_text, fit, text_width
 
 WIDTH, HEIGHT = 1200, 700
 LEFT, RIGHT, TOP, BOTTOM = 110, 40, 110, 120

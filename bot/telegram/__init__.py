@@ -1,0 +1,1 @@
+"""Talking to Telegram: middlewares, steps, filters and roles, messages to others, links."""
