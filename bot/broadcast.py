@@ -22,13 +22,14 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardMarkup
 
-from bot import keyboards as kb
 from bot import loyalty, pacing
 from bot.i18n import N_, _
+from bot.keyboards.customer import promotion
 from bot.notify import speaking
 from bot.shop import Shop
+from bot.texts.common import holder_name, tier_name
+from bot.texts.numbers import counting_stamps, money, number, points
 from bot.tokens import format_card_number
-from bot.views import counting_stamps, holder_name, money, number, points, tier_name
 from storage import Broadcast, BroadcastStatus, Customer, OutboxCounts
 from storage.sqlite import utcnow
 
@@ -128,7 +129,7 @@ async def personalize(shop: Shop, text: str, customer: Customer) -> str:
 
 def promotion_markup(broadcast: Broadcast) -> InlineKeyboardMarkup:
     link = (broadcast.button_text, broadcast.button_url) if broadcast.button_url else None
-    return kb.promotion(link)  # type: ignore[arg-type]
+    return promotion(link)  # type: ignore[arg-type]
 
 
 class RateLimiter:

@@ -13,7 +13,8 @@ from aiogram.utils.deep_linking import create_deep_link
 from bot import loyalty
 from bot.card import render_card
 from bot.shop import Shop
-from bot.views import card_caption, card_view, offer_line
+from bot.texts.common import offer_line
+from bot.texts.customer import card_caption, card_view
 from storage import Customer
 from storage.sqlite import utcnow
 

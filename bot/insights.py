@@ -12,9 +12,10 @@ from html import escape
 
 from bot.charts import bar_chart
 from bot.i18n import _
-from bot.program import local_midnight
+from bot.program import local_midnight, points_value_minor
 from bot.shop import Shop
-from bot.views import money, number, points, points_value_minor, tier_name
+from bot.texts.common import tier_name
+from bot.texts.numbers import money, number, points
 from storage import PeriodFigures
 
 PERIODS = (7, 30, 90)

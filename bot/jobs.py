@@ -21,11 +21,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from babel.dates import format_date
 
 from bot import insights, loyalty
-from bot import keyboards as kb
 from bot.i18n import _
+from bot.keyboards.customer import promotion
 from bot.notify import speaking, tell_customer
 from bot.shop import Shop
-from bot.views import counting_stamps, locale, offer_line, points, tier_name
+from bot.texts.common import offer_line, tier_name
+from bot.texts.numbers import counting_stamps, locale, points
 from storage.backup import prune
 from storage.files import private_folder
 from storage.sqlite import utcnow
@@ -191,7 +192,7 @@ class Jobs:
                     + offer_line(offer, shop.settings.timezone)
                     + "\n"
                     + _("Show your card at the till to use it. Your offers: /offers"),
-                    kb.promotion(None),
+                    promotion(None),
                 ),
             )
 

@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.i18n import _
 from bot.roles import Role, role_for
-from bot.views import counting_stamps
+from bot.texts.numbers import counting_stamps
 from storage import Storage
 from storage.sqlite import utcnow
 

@@ -15,8 +15,8 @@ from aiogram.fsm.state import State
 from aiogram.types import Update
 
 from bot.app import Application
-from bot.handlers.offers import OfferCompose
-from bot.handlers.promotions import Compose
+from bot.handlers.owner.offers import OfferCompose
+from bot.handlers.owner.promotions import Compose
 from bot.steps import Commands, command_name, states
 from tests.conftest import OWNER_ID, TEST_PROGRAM
 from tests.fakeapi import FakeTelegram

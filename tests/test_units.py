@@ -19,6 +19,7 @@ from bot.dates import DateError, parse_birthday
 from bot.i18n import LANGUAGES
 from bot.phones import contact_phone, mask_phone
 from bot.program import ProgramError, load_program, money_to_minor, parse_program
+from bot.texts.numbers import number_formats
 from bot.tokens import (
     PAYLOAD_RE,
     LinkKind,
@@ -30,7 +31,6 @@ from bot.tokens import (
     normalize_card_number,
     parse_payload,
 )
-from bot.views import number_formats
 from tests.fakeapi import TOKEN
 from tests.helpers import decode_qr
 
