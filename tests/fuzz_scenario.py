@@ -28,7 +28,8 @@ import bot.services.delivery
 from bot.app import Application
 from bot.domain.program.model import Program, Reward, Tier
 from bot.i18n import LANGUAGES
-from bot.keyboards import MENU_BALANCE, MENU_CARD, MENU_HISTORY, MENU_INVITE, SKIP, OpCb
+from bot.keyboards.common import OpCb
+from bot.keyboards.customer import MENU_BALANCE, MENU_CARD, MENU_HISTORY, MENU_INVITE, SKIP
 from tests.conftest import OWNER_ID, make_settings
 from tests.fakeapi import SentMessage
 from tests.fuzz_updates import (

@@ -17,8 +17,8 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Update
 
 from bot.app import Application
-from bot.handlers.offers import OfferCompose
-from bot.handlers.promotions import Compose
+from bot.handlers.owner.offers import OfferCompose
+from bot.handlers.owner.promotions import Compose
 from bot.telegram.steps import Commands, command_name, filters_of, handlers_under
 from tests.conftest import OWNER_ID, TEST_PROGRAM
 from tests.fakeapi import FakeTelegram

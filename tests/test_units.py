@@ -29,7 +29,7 @@ from bot.domain.tokens import (
 )
 from bot.i18n import LANGUAGES
 from bot.media.card import CardView, render_card
-from bot.views import number_formats
+from bot.texts.numbers import number_formats
 from tests.fakeapi import TOKEN
 from tests.helpers import decode_qr
 

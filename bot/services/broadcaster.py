@@ -20,15 +20,16 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardMarkup
 
-from bot import keyboards as kb
 from bot import pacing
 from bot.domain import standing as loyalty
 from bot.domain.promotions import fill
 from bot.domain.tokens import format_card_number
 from bot.i18n import _
+from bot.keyboards.customer import promotion
 from bot.shop import Shop
 from bot.telegram.notify import speaking
-from bot.views import counting_stamps, holder_name, money, number, points, tier_name
+from bot.texts.common import holder_name, tier_name
+from bot.texts.numbers import counting_stamps, money, number, points
 from storage import Broadcast, BroadcastStatus, Customer, OutboxCounts
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ async def personalize(shop: Shop, text: str, customer: Customer) -> str:
 
 def promotion_markup(broadcast: Broadcast) -> InlineKeyboardMarkup:
     link = (broadcast.button_text, broadcast.button_url) if broadcast.button_url else None
-    return kb.promotion(link)  # type: ignore[arg-type]
+    return promotion(link)  # type: ignore[arg-type]
 
 
 class RateLimiter:

@@ -13,7 +13,8 @@ from bot.domain import standing as loyalty
 from bot.media.card import render_card
 from bot.shop import Shop
 from bot.telegram.links import card_link
-from bot.views import card_caption, card_view, offer_line
+from bot.texts.common import offer_line
+from bot.texts.customer import card_caption, card_view
 from storage import Customer
 
 log = logging.getLogger(__name__)

@@ -20,13 +20,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from babel.dates import format_date
 
-from bot import keyboards as kb
 from bot.domain import grants, insights
 from bot.i18n import _
+from bot.keyboards.customer import promotion
 from bot.services import reports
 from bot.shop import Shop
 from bot.telegram.notify import speaking, tell_customer
-from bot.views import counting_stamps, locale, offer_line, points, tier_name
+from bot.texts.common import offer_line, tier_name
+from bot.texts.numbers import counting_stamps, locale, points
 from storage.backup import prune
 from storage.files import private_folder
 
@@ -186,7 +187,7 @@ class Jobs:
                     + offer_line(offer, shop.settings.timezone)
                     + "\n"
                     + _("Show your card at the till to use it. Your offers: /offers"),
-                    kb.promotion(None),
+                    promotion(None),
                 ),
             )
 

@@ -11,7 +11,8 @@ from bot.domain.program.rules import local_midnight, points_value_minor
 from bot.i18n import _
 from bot.media.charts import bar_chart
 from bot.shop import Shop
-from bot.views import money, number, points, tier_name
+from bot.texts.common import tier_name
+from bot.texts.numbers import money, number, points
 from storage import PeriodFigures
 
 

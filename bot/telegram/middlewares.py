@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from bot.domain.clock import utcnow
 from bot.i18n import _
 from bot.telegram.roles import Role, role_for
-from bot.views import counting_stamps
+from bot.texts.numbers import counting_stamps
 from storage import Storage
 
 TOUCH_EVERY = timedelta(minutes=5)
