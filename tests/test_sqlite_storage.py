@@ -117,3 +117,33 @@ async def test_a_locked_file_moves_point_reads_off_the_event_loop(tmp_path: Path
     finally:
         storage._quick = quick
         await storage.close()
+
+
+async def test_transactions_run_on_one_thread_of_their_own_without_aiosqlite(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+    import threading
+
+    storage = await SQLiteStorage.open(str(tmp_path / "threads.db"))
+    try:
+        seen: list[int] = []
+
+        def body(db: sqlite3.Connection) -> None:
+            seen.append(threading.get_ident())
+            db.execute("SELECT 1")
+
+        for _ in range(3):
+            await storage._write(body)
+        assert len(set(seen)) == 1 and seen[0] != threading.get_ident()
+    finally:
+        await storage.close()
+    code = "import sys, storage, bot.app; sys.exit('aiosqlite' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_storage_modules_stay_small() -> None:
+    root = Path(__file__).parent.parent / "storage"
+    sizes = {str(p.relative_to(root)): len(p.read_text().splitlines()) for p in root.rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 400} == {}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.broadcast import audience_filter
-from storage import SQLiteStorage, Storage
+from storage import AudienceRule, SQLiteStorage, Storage
 from tests.helpers import seed_customers
 
 BACKENDS = ["sqlite"]
@@ -22,8 +22,8 @@ class Backend:
     """One storage backend under test."""
 
     name: str
-    open: Callable[[], Awaitable[Storage]]  # the test's database: opened again, it holds
-    # everything written before
+    open: Callable[..., Awaitable[Storage]]  # the test's database (opened again, it holds
+    # everything written before); `audiences=` another AudienceRule than the domain's
     fresh: Callable[[], Awaitable[Storage]]  # a new, empty database (one per property example)
     seed: Callable[[int, int], list[int]]  # (count, first Telegram id): customers written
     # straight into the test's database in bulk; returns their Telegram ids
@@ -32,8 +32,8 @@ class Backend:
 def sqlite_backend(folder: Path) -> Backend:
     path = str(folder / "test.db")
 
-    async def open_file() -> Storage:
-        return await SQLiteStorage.open(path, audiences=audience_filter)
+    async def open_file(audiences: AudienceRule = audience_filter) -> Storage:
+        return await SQLiteStorage.open(path, audiences=audiences)
 
     async def fresh() -> Storage:
         return await SQLiteStorage.open(":memory:", audiences=audience_filter)
