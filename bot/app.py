@@ -15,7 +15,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot import redact
-from bot.broadcast import Broadcaster
+from bot.broadcast import Broadcaster, audience_filter
 from bot.config import Settings
 from bot.fsm import ForgetfulMemoryStorage
 from bot.handlers import install
@@ -110,7 +110,7 @@ class Application:
     async def create(cls, settings: Settings, program: Program | None = None) -> Application:
         program = program or load_program(settings.program_file)
         redact.install(settings.bot_token)  # before anything can log a URL
-        storage: Storage = await open_storage(settings.database_path)
+        storage: Storage = await open_storage(settings.database_path, audiences=audience_filter)
         shop = Shop(settings, program, storage, build_i18n(settings.default_locale))
         bot = create_bot(settings)
         dispatcher = create_dispatcher(shop)

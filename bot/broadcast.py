@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from html import escape
 from html.parser import HTMLParser
 
@@ -29,7 +30,15 @@ from bot.notify import speaking
 from bot.shop import Shop
 from bot.tokens import format_card_number
 from bot.views import counting_stamps, holder_name, money, number, points, tier_name
-from storage import Broadcast, BroadcastStatus, Customer, OutboxCounts
+from storage import (
+    Audience,
+    AudienceFilter,
+    Broadcast,
+    BroadcastStatus,
+    Customer,
+    OutboxCounts,
+    Segment,
+)
 from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)
@@ -46,6 +55,33 @@ PROGRESS_EVERY = 2.0  # seconds between edits of the owner's progress message
 BATCH = 200
 NETWORK_RETRIES = 3  # attempts when Telegram answers with a server error
 MAX_BACKOFF = 60.0
+TOP_SPEND_WINDOW = timedelta(days=365)  # "top spenders" rank by the last 12 months' spend
+
+
+def audience_filter(audience: Audience, now: datetime) -> AudienceFilter:
+    """What each audience means at `now`, as the conditions storage selects customers by;
+    its parameter (days, a share, a tier, a month, an offer) comes with the audience."""
+    segment, param = audience.segment, audience.param
+    if segment is Segment.EVERYONE:
+        return AudienceFilter()
+    if segment is Segment.TIER:
+        name, _sep, first = param.partition("|")  # "Silver", or "Bronze|first": the lowest
+        return AudienceFilter(tiers=(name,), untiered=bool(first))  # holds the untiered too
+    if segment is Segment.NEW:
+        return AudienceFilter(joined_since=now - timedelta(days=int(param)))
+    if segment is Segment.LAPSED:
+        return AudienceFilter(no_purchase_since=now - timedelta(days=int(param)))
+    if segment is Segment.BIRTHDAYS:
+        return AudienceFilter(birthday_month=int(param))
+    if segment is Segment.TOP:
+        return AudienceFilter(top_spend_percent=int(param), spend_since=now - TOP_SPEND_WINDOW)
+    if segment is Segment.REFERRERS:
+        return AudienceFilter(referred_friends=True)
+    if segment is Segment.OFFER:
+        return AudienceFilter(granted_offer=int(param))
+    if segment is Segment.EXPIRING:
+        return AudienceFilter(points_expiring=(now, now + timedelta(days=int(param))))
+    raise ValueError(audience)
 
 
 class _TagChecker(HTMLParser):

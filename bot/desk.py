@@ -37,7 +37,8 @@ from storage import (
     Operation,
     ReferralDecision,
 )
-from storage.base import BookingRules, PendingOperation, PendingStatus, Settled, Settlement
+from storage.ports import BookingRules
+from storage.records import PendingOperation, PendingStatus, Settled, Settlement
 from storage.sqlite import utcnow
 
 log = logging.getLogger(__name__)

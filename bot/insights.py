@@ -15,9 +15,12 @@ from bot.i18n import _
 from bot.program import local_midnight
 from bot.shop import Shop
 from bot.views import money, number, points, points_value_minor, tier_name
-from storage import PeriodFigures
+from storage import EntryKind, PeriodFigures, Revenue
 
 PERIODS = (7, 30, 90)
+# Revenue booked: the bills of purchases less what was refunded of them (a refund entry
+# carries the refunded amount as its bill). Redemptions and donations are not money taken.
+REVENUE = Revenue(adds=frozenset({EntryKind.PURCHASE}), takes=frozenset({EntryKind.REFUND}))
 MAX_DAYS = 366
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import Application
+from bot.broadcast import audience_filter
 from bot.config import Settings
 from bot.program import DEFAULT_PROGRAM, Program, Tier
 from storage import SQLiteStorage
@@ -44,7 +45,7 @@ TEST_PROGRAM = Program(
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
-    store = await SQLiteStorage.open(str(tmp_path / "test.db"))
+    store = await SQLiteStorage.open(str(tmp_path / "test.db"), audiences=audience_filter)
     yield store
     await store.close()
 

@@ -19,7 +19,7 @@ from bot.roles import Role
 from bot.shop import Shop
 from bot.views import giving_text, outcome_text, points, program_text
 from storage import Customer
-from storage.base import PendingStatus
+from storage.records import PendingStatus
 
 
 class Giving(StatesGroup):

@@ -51,7 +51,7 @@ from bot.views import (
     when,
 )
 from storage import Customer, EntryKind, Offer, ReferralDecision, ReferralStatus
-from storage.base import InviteOutcome, PendingOperation, PendingStatus
+from storage.records import InviteOutcome, PendingOperation, PendingStatus
 
 log = logging.getLogger(__name__)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
