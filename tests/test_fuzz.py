@@ -152,7 +152,8 @@ class Allowance:
     question; P: a photo, D: a file), must match `sends` whole."""
 
     why: str
-    applies: re.Pattern[str]  # to the update's text, or "contact" for a shared contact
+    # To the update's text, "contact" for a shared contact, "button <data>" for a press.
+    applies: re.Pattern[str]
     sends: re.Pattern[str]
 
 
@@ -162,6 +163,11 @@ ALLOWANCES = (
         "and the first profile question",
         re.compile(r"/start(@\w+)?(\s.*)?", re.DOTALL),
         re.compile(r"M?P(MK)?"),
+    ),
+    Allowance(
+        "/stats or one of its period buttons: the figures, then the three weekly charts",
+        re.compile(r"/stats(@\w+)?(\s.*)?|button stats:(7|30|90)", re.DOTALL),
+        re.compile(r"MPPP"),
     ),
     Allowance(
         "/export: customers.csv and ledger.csv",
@@ -195,21 +201,28 @@ def too_many_sends(delivery: Delivery) -> bool:
         return False
     message = delivery.update.get("message") or {}
     trigger = "contact" if "contact" in message else str(message.get("text", ""))
+    if "callback_query" in delivery.update:
+        trigger = f"button {delivery.update['callback_query'].get('data')}"
     return not any(a.applies.fullmatch(trigger) and a.sends.fullmatch(letters) for a in ALLOWANCES)
 
 
 def delivered(message: dict[str, object], *sends: tuple[str, dict[str, object]]) -> Delivery:
+    """A message (or, given only `data`, a press on a message) and the sends it got."""
     chat = {"id": 5, "type": "private"}
     calls = [
         ApiCall(i, method, {"chat_id": 5, **params}, {}, {"ok": True}, 200)
         for i, (method, params) in enumerate(sends)
     ]
+    if "data" in message:
+        press = {"from": {"id": 5}, "message": {"chat": chat}, **message}
+        return Delivery("fuzz", {"update_id": 1, "callback_query": press}, calls)
     return Delivery("fuzz", {"update_id": 1, "message": {"chat": chat, **message}}, calls)
 
 
 TEXT = ("sendMessage", {"text": "x"})
 QUESTION = ("sendMessage", {"text": "x", "reply_markup": {"keyboard": [[{"text": "Skip"}]]}})
 FILE = ("sendDocument", {})
+CHART = ("sendPhoto", {})
 
 
 @pytest.mark.parametrize(
@@ -226,6 +239,11 @@ FILE = ("sendDocument", {})
         ({"text": "no digits"}, [TEXT, QUESTION], True),
         ({"text": "/start"}, [TEXT, ("sendPhoto", {}), TEXT, QUESTION], False),
         ({"text": "/start"}, [("sendPhoto", {}), ("sendPhoto", {})], True),
+        ({"text": "/stats"}, [TEXT, CHART, CHART, CHART], False),
+        ({"data": "stats:30"}, [TEXT, CHART, CHART, CHART], False),
+        ({"data": "stats:31"}, [TEXT, CHART, CHART, CHART], True),
+        ({"data": "lang:en"}, [TEXT, TEXT], True),
+        ({"text": "/stats"}, [TEXT, CHART, CHART, CHART, CHART], True),
     ],
 )
 def test_allowances_are_narrow(
