@@ -21,7 +21,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
-from bot.session import KeepResponseTypes, create_session
+from bot.telegram.session import KeepResponseTypes, create_session
 
 
 async def main() -> None:

@@ -28,7 +28,7 @@ from bot.middlewares import (
     ThrottleMiddleware,
 )
 from bot.program import Program, load_program
-from bot.session import create_session
+from bot.telegram.session import create_session
 from bot.shop import Shop
 from bot.steps import Commands, LeaveStepOnCommand
 from storage import Storage, open_storage

@@ -46,7 +46,7 @@ from aiogram.types import (
 from PIL import Image
 
 from bot.http_client import HttpError, KeepAliveClient, Origin
-from bot.session import BotApiSession, create_session, json_body
+from bot.telegram.session import BotApiSession, create_session, json_body
 from tests.fakeapi import TOKEN, FakeTelegram
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, "Server"], Awaitable[None]]

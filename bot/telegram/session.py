@@ -27,7 +27,7 @@ from aiogram.types import InputFile, TelegramObject
 from pydantic import ValidationError
 
 from bot.http_client import HttpError, KeepAliveClient, Origin
-from bot.pacing import RetryAfter, SendPacer
+from bot.telegram.pacing import RetryAfter, SendPacer
 
 
 class KeepResponseTypes(BaseRequestMiddleware):
