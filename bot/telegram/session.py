@@ -108,9 +108,9 @@ class BotApiSession(AiohttpSession):
     def build_form_data(  # type: ignore[override]
         self, bot: Bot, method: TelegramMethod[TelegramType]
     ) -> FormData | BytesPayload:
-        """The request body aiogram's `make_request` posts: JSON unless a file goes with it.
-        Both carry the same fields (a test compares them); JSON is cheaper to build and to
-        read, and its reply is the same."""
+        """The body aiogram's `make_request` posts: JSON unless a file goes with it. Both
+        carry the same fields (a test compares them); JSON is cheaper to build, and nested
+        values (keyboards, entities) are not encoded as JSON inside form fields."""
         try:
             body = json_body(method, bot)
         except HasFiles:
