@@ -28,9 +28,9 @@ from bot.middlewares import (
     ThrottleMiddleware,
 )
 from bot.program import Program, load_program
-from bot.session import create_session
 from bot.shop import Shop
 from bot.steps import Commands, LeaveStepOnCommand
+from bot.telegram.session import create_session
 from storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 def create_bot(settings: Settings) -> Bot:
     return Bot(
         settings.bot_token,
-        session=create_session(settings.bot_api_url),
+        session=create_session(settings.bot_api_url, proxy=settings.bot_proxy),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
 

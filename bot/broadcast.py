@@ -24,10 +24,11 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from bot import keyboards as kb
-from bot import loyalty, pacing
+from bot import loyalty
 from bot.i18n import N_, _
 from bot.notify import speaking
 from bot.shop import Shop
+from bot.telegram import pacing
 from bot.tokens import format_card_number
 from bot.views import counting_stamps, holder_name, money, number, points, tier_name
 from storage import (

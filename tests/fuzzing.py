@@ -22,7 +22,7 @@ from bot import keyboards
 from bot.card import CardView, render_card
 from bot.keyboards import GiveCb, OpCb
 from bot.middlewares import RateWindow, ThrottleMiddleware
-from bot.pacing import SendPacer
+from bot.telegram.pacing import SendPacer
 from tests.fakeapi import ApiCall, FakeTelegram, SentMessage
 
 # The buttons that book: an operation confirmed (by a cashier, the owner or a customer) and

@@ -1,0 +1,1 @@
+"""Telegram plumbing: session, pacing, middlewares, filters."""
