@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.desk_throughput import TimedFake, spawn, started, stop
 from bot.domain.clock import utcnow
+from bot.domain.promotions import audience_filter
 from bot.domain.tokens import distinct_card_identities
 from storage import Audience, Segment, SQLiteStorage
 from tests.fakeapi import TOKEN, ApiError
@@ -70,7 +71,7 @@ def seed(path: Path, customers: int) -> None:
 async def delivery(customers: int, rate: float, limit: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="broadcast-bench-"))
     database = folder / "bench.db"
-    storage = await SQLiteStorage.open(str(database))
+    storage = await SQLiteStorage.open(str(database), audiences=audience_filter)
     seed(database, customers)
     await storage.create_broadcast(
         OWNER, "Hello {name}, double points this weekend!", None, None,
@@ -107,7 +108,7 @@ async def delivery(customers: int, rate: float, limit: int) -> None:
 async def outbox_build(customers: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="outbox-bench-"))
     database = folder / "bench.db"
-    storage = await SQLiteStorage.open(str(database))
+    storage = await SQLiteStorage.open(str(database), audiences=audience_filter)
     seed(database, customers)
     await storage.create_broadcast(OWNER, "x", None, None, Audience(Segment.EVERYONE), 10, utcnow())
     began = time.perf_counter()

@@ -12,6 +12,11 @@ ceiling), with the reply models kept (`KeepResponseTypes`), and on the loyalty b
 session (the same transport as the desk).
 
     .venv/bin/python -m bench.desk_throughput --steps 3000 --rounds 3
+
+`--bot-src PATH` also runs the desk and the echo on the bot's session from another source
+tree (say, an export of the commit before a change: `git archive REV | tar -x -C PATH`),
+with PYTHONPATH set to it, alternating with this tree's in every round, so a before and an
+after are measured in one run under the same load.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
@@ -40,6 +46,29 @@ from tests.fakeapi import TOKEN, FakeTelegram
 ECHOES = {"aiogram": "echo", "kept": "echo+kept", "bot": "echo/bot"}
 REPLY_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto"})
 ROOT = Path(__file__).resolve().parent.parent
+# Starts `module` with the SendPacer's limit of messages a second set to argv[1]. At
+# Telegram's 30 the bot idles behind the pace and the run measures the pacer; the bench
+# measures what the bot's CPU can do. Written for both homes of the pacer, so older trees
+# (--bot-src) run the same way.
+LAUNCH = """
+import importlib, os, runpy, sys
+limit, module = int(sys.argv[1]), sys.argv[2]
+del sys.argv[1:]
+for name in ("bot.telegram.pacing", "bot.pacing"):
+    try:
+        pacing = importlib.import_module(name)
+    except ImportError:
+        continue
+    # The editable install may answer for a name this tree lacks: take only this tree's.
+    if os.path.abspath(pacing.__file__).startswith(os.getcwd() + os.sep):
+        break
+else:
+    raise SystemExit("no SendPacer in " + os.getcwd())
+init = pacing.SendPacer.__init__
+init.__defaults__ = (limit, *init.__defaults__[1:])
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+UNPACED = 1_000_000
 
 
 class TimedFake(FakeTelegram):
@@ -49,9 +78,10 @@ class TimedFake(FakeTelegram):
         super().__init__()
         self.polled = asyncio.Event()
         self.calls = 0  # Bot API calls other than getUpdates
-        self._waiters: dict[tuple[int, str], list[asyncio.Future[dict[str, Any]]]] = defaultdict(
-            list
-        )
+        # Per chat and method: futures for the next reply, each with the button it must carry.
+        self._waiters: dict[
+            tuple[int, str], list[tuple[asyncio.Future[dict[str, Any]], str | None]]
+        ] = defaultdict(list)
 
     def _record(self, method: str, params: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         super()._record(method, params, *args, **kwargs)
@@ -63,13 +93,24 @@ class TimedFake(FakeTelegram):
         if method in REPLY_METHODS:
             chat = params.get("chat_id")
             with contextlib.suppress(TypeError, ValueError):
-                for waiter in self._waiters.pop((int(chat), method), []):  # type: ignore[arg-type]
-                    if not waiter.done():
+                key = (int(chat), method)  # type: ignore[arg-type]
+                markup = json.dumps(params.get("reply_markup"), ensure_ascii=False)
+                waiting = []
+                for waiter, button in self._waiters.pop(key, []):
+                    if button is not None and button not in markup:
+                        waiting.append((waiter, button))  # an earlier message, not this one
+                    elif not waiter.done():
                         waiter.set_result(params)
+                if waiting:
+                    self._waiters[key] = waiting
 
-    def reply(self, chat_id: int, method: str) -> asyncio.Future[dict[str, Any]]:
+    def reply(
+        self, chat_id: int, method: str, button: str | None = None
+    ) -> asyncio.Future[dict[str, Any]]:
+        """The next reply in the chat (with `button`: the next whose keyboard mentions it, so
+        a late receipt is not taken for the answer to a request)."""
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiters[(chat_id, method)].append(future)
+        self._waiters[(chat_id, method)].append((future, button))
         return future
 
 
@@ -86,9 +127,10 @@ class Stats:
         send: Any,
         method: str = "sendMessage",
         also: tuple[int, str] | None = None,
+        button: str | None = None,
     ) -> dict[str, Any]:
         """Queue one update and wait for its reply (and, with `also`, a second one)."""
-        waiter = fake.reply(chat, method)
+        waiter = fake.reply(chat, method, button)
         extra = fake.reply(*also) if also else None
         started = time.perf_counter()
         send()
@@ -121,16 +163,22 @@ class Stats:
         return result
 
 
-async def spawn(module: str, **env: str) -> asyncio.subprocess.Process:
-    """Start a bot process; its stderr is kept to explain a failure."""
+async def spawn(
+    module: str, src: Path = ROOT, pace: int = UNPACED, **env: str
+) -> asyncio.subprocess.Process:
+    """Start a bot process from the source tree `src`, sending at most `pace` messages a
+    second; its stderr is kept to explain a failure. PYTHONPATH comes before the editable
+    install, so `src` is what runs."""
     keep = ("PATH", "HOME", "LANG", "TMPDIR")
     environ = {key: value for key, value in os.environ.items() if key in keep}
-    environ.update(PYTHONPATH=str(ROOT), **env)
+    environ.update(PYTHONPATH=str(src), **env)
     return await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
+        "-c",
+        LAUNCH,
+        str(pace),
         module,
-        cwd=ROOT,
+        cwd=src,
         env=environ,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
@@ -184,11 +232,13 @@ async def stop(process: asyncio.subprocess.Process) -> None:
         raise RuntimeError(f"the bot exited with {process.returncode}: {stderr.decode()}")
 
 
-async def run_echo(steps: int, workers: int, session: str = "aiogram") -> dict[str, float]:
+async def run_echo(
+    steps: int, workers: int, session: str = "aiogram", src: Path = ROOT, name: str = ""
+) -> dict[str, float]:
     fake = TimedFake()
     await fake.start()
     process = await spawn(
-        "bench.echo_bot", BOT_TOKEN=TOKEN, BOT_API_URL=fake.base_url, ECHO_SESSION=session
+        "bench.echo_bot", src, BOT_TOKEN=TOKEN, BOT_API_URL=fake.base_url, ECHO_SESSION=session
     )
     await started(process, fake)
     stats = Stats()
@@ -205,7 +255,7 @@ async def run_echo(steps: int, workers: int, session: str = "aiogram") -> dict[s
     cpu = cpu_between(cpu, cpu_seconds(process))
     await stop(process)
     await fake.stop()
-    return stats.report(ECHOES[session], elapsed, calls, cpu)
+    return stats.report(name or ECHOES[session], elapsed, calls, cpu)
 
 
 def seed(path: Path, customers: int, cashiers: list[int]) -> list[tuple[int, str]]:
@@ -235,7 +285,9 @@ def seed(path: Path, customers: int, cashiers: list[int]) -> list[tuple[int, str
     return [(row[0], row[4]) for row in rows]
 
 
-async def run_desk(steps: int, workers: int, customers: int) -> dict[str, float]:
+async def run_desk(
+    steps: int, workers: int, customers: int, src: Path = ROOT, name: str = "desk"
+) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="desk-bench-"))
     database = folder / "bench.db"
     storage = await SQLiteStorage.open(str(database))
@@ -247,12 +299,13 @@ async def run_desk(steps: int, workers: int, customers: int) -> dict[str, float]
     await fake.start()
     process = await spawn(
         "bot",
+        src,
         BOT_TOKEN=TOKEN,
         BOT_API_URL=fake.base_url,
         DATABASE_URL=f"sqlite:///{database}",
         SHOP_NAME="Bench shop",
         LOG_LEVEL="WARNING",
-        PROGRAM_FILE=str(ROOT / "program.toml"),
+        PROGRAM_FILE=str(src / "program.toml"),
         # Simulated cashiers confirm several times a second; real tills are slower.
         CASHIER_BOOKINGS_PER_MINUTE="100000",
     )
@@ -305,6 +358,7 @@ async def run_desk(steps: int, workers: int, customers: int) -> dict[str, float]
                     "request",
                     lambda m=ask: fake.press(cashier, m, m.callback("Spend")),
                     also=(cashier_id, "sendMessage"),
+                    button="Yes",
                 )
                 request = last_with(telegram_id, "Yes")
                 await stats.step(
@@ -332,7 +386,7 @@ async def run_desk(steps: int, workers: int, customers: int) -> dict[str, float]
     mismatches = await storage.balance_mismatches()
     await storage.close()
     assert mismatches == [], mismatches
-    return stats.report("desk", elapsed, calls, cpu)
+    return stats.report(name, elapsed, calls, cpu)
 
 
 async def main() -> None:
@@ -346,20 +400,44 @@ async def main() -> None:
         default=3,
         help="the three echoes and the desk, alternated; medians compared",
     )
+    parser.add_argument(
+        "--bot-src",
+        type=Path,
+        help="another source tree whose desk and echo/bot run beside this one's in each round",
+    )
     args = parser.parse_args()
-    # A shared 2-core machine drifts by tens of percent within a minute; alternating the two
+    other: Path | None = args.bot_src.resolve() if args.bot_src else None
+    if other is not None and not (other / "bot" / "__main__.py").is_file():
+        parser.error(f"{other} is not a source tree of the bot")
+    # A shared 2-core machine drifts by tens of percent within a minute; alternating the
     # bots and comparing medians keeps one lucky or unlucky run from deciding the ratio.
     echoes: dict[str, list[float]] = {session: [] for session in ECHOES}
     desk: list[float] = []
+    before: dict[str, list[float]] = {"desk": [], "echo/bot": []}
     for _ in range(args.rounds):
         for session, figures in echoes.items():
             figures.append((await run_echo(args.steps, args.cashiers, session))["ops_per_s"])
+            if other is not None and session == "bot":
+                result = await run_echo(args.steps, args.cashiers, session, other, "echo/bot<")
+                before["echo/bot"].append(result["ops_per_s"])
         desk.append((await run_desk(args.steps, args.cashiers, args.customers))["ops_per_s"])
+        if other is not None:
+            result = await run_desk(args.steps, args.cashiers, args.customers, other, "desk<")
+            before["desk"].append(result["ops_per_s"])
     ours = statistics.median(desk)
     print(f"medians of {args.rounds} rounds: desk {ours:.1f} ops/s")
     for session, figures in echoes.items():
         ceiling = statistics.median(figures)
         print(f"  {ECHOES[session]:9} {ceiling:7.1f} ops/s: desk = {ours / ceiling:.0%} of it")
+    if other is not None:
+        print(f"from {other} (marked <), against this tree:")
+        mine = {"desk": ours, "echo/bot": statistics.median(echoes["bot"])}
+        for name, figures in before.items():
+            theirs = statistics.median(figures)
+            print(
+                f"  {name:9} {theirs:7.1f} ops/s there, {mine[name]:7.1f} here: "
+                f"here = {mine[name] / theirs:.0%} of there"
+            )
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ BOT_TOKEN=... BOT_API_URL=http://127.0.0.1:PORT python -m bench.echo_bot
 ECHO_SESSION picks how it talks to the Bot API, to tell the desk's own work from the cost
 of the calls: `aiogram` (the default: aiogram's session as it comes), `kept` (the same, plus
 the loyalty bot's `KeepResponseTypes`, which spares pydantic rebuilding the reply models
-after garbage collections), `bot` (the loyalty bot's whole session: JSON bodies over its
-keep-alive client, as the desk runs).
+after garbage collections), `bot` (the loyalty bot's whole session: JSON bodies through
+its subclass of aiogram's aiohttp session, replies trimmed, paced; as the desk runs).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
-from bot.session import KeepResponseTypes, create_session
+from bot.telegram.session import KeepResponseTypes, create_session
 
 
 async def main() -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.domain.program.loader import load_program
 from bot.domain.program.model import Program
+from bot.domain.promotions import audience_filter
 from bot.factory import create_bot, create_dispatcher, register_commands
 from bot.i18n import build_i18n
 from bot.services.broadcaster import Broadcaster
@@ -44,7 +45,7 @@ class Application:
     async def create(cls, settings: Settings, program: Program | None = None) -> Application:
         program = program or load_program(settings.program_file)
         redact.install(settings.bot_token)  # before anything can log a URL
-        storage: Storage = await open_storage(settings.database_path)
+        storage: Storage = await open_storage(settings.database_path, audiences=audience_filter)
         shop = Shop(settings, program, storage, build_i18n(settings.default_locale))
         bot = create_bot(settings)
         dispatcher = create_dispatcher(shop)

@@ -6,8 +6,10 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aiohttp_socks.utils import parse_proxy_url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.marks import N_
@@ -42,6 +44,7 @@ class RawSettings(BaseSettings):
 
     bot_token: str = ""
     bot_api_url: str = ""
+    bot_proxy: str = ""
     database_url: str = "sqlite:///loyalty.db"
     owner_ids: str = ""
     shop_name: str = "Our shop"
@@ -80,6 +83,8 @@ class Settings:
     webhook_port: int = 8080
     # Local phone numbers ('067 123 45 67') are read as this country's; None: only +numbers.
     phone_region: str | None = None
+    # Every Bot API call goes through this proxy (http://, socks4:// or socks5://).
+    bot_proxy: str | None = None
 
 
 def parse_database_url(url: str) -> str:
@@ -91,6 +96,26 @@ def parse_database_url(url: str) -> str:
     if not path or path.endswith("/") or "\x00" in path:
         raise ValueError(url)
     return path
+
+
+def is_proxy_url(url: str) -> bool:
+    """Whether aiogram's proxy support (aiohttp-socks) can use `url`: a scheme it knows, a
+    host and a port. Checked by the same parser it uses, so start-up fails, not the first call."""
+    try:
+        parse_proxy_url(url)
+    except ValueError:
+        return False
+    return True
+
+
+def without_password(url: str) -> str:
+    """`url` fit for an error message: a password in it is replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def load_settings(env_file: str | None = ".env") -> Settings:
@@ -126,6 +151,20 @@ def load_settings(env_file: str | None = ".env") -> Settings:
                 "BOT_API_URL",
                 N_("BOT_API_URL must be an http:// or https:// address, got {value}."),
                 {"value": api_url},
+            )
+        )
+
+    proxy = raw.bot_proxy.strip() or None
+    if proxy and not is_proxy_url(proxy):
+        problems.append(
+            Problem(
+                "BOT_PROXY",
+                N_(
+                    "BOT_PROXY must look like socks5://host:1080, socks4://host:1080 or "
+                    "http://host:3128 (user:password@ before the host if it needs them), "
+                    "got {value}."
+                ),
+                {"value": without_password(proxy)},
             )
         )
 
@@ -291,6 +330,7 @@ def load_settings(env_file: str | None = ".env") -> Settings:
     return Settings(
         bot_token=token,
         bot_api_url=api_url,
+        bot_proxy=proxy,
         database_path=database_path,
         owner_ids=frozenset(owners),
         shop_name=shop_name,

@@ -13,7 +13,6 @@ from bot.domain.marks import N_
 from bot.handlers import install
 from bot.i18n import LANGUAGES
 from bot.i18n.middleware import CustomerLocaleMiddleware
-from bot.session import create_session
 from bot.shop import Shop
 from bot.telegram.fsm import ForgetfulMemoryStorage
 from bot.telegram.middlewares import (
@@ -22,6 +21,7 @@ from bot.telegram.middlewares import (
     RateWindow,
     ThrottleMiddleware,
 )
+from bot.telegram.session import create_session
 from bot.telegram.steps import Commands, LeaveStepOnCommand
 
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -42,7 +42,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 def create_bot(settings: Settings) -> Bot:
     return Bot(
         settings.bot_token,
-        session=create_session(settings.bot_api_url),
+        session=create_session(settings.bot_api_url, proxy=settings.bot_proxy),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
 

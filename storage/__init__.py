@@ -1,10 +1,28 @@
-"""Persistence behind one interface (`Storage`); `open_storage` picks the backend."""
+"""Persistence behind the ports in `storage.ports`; `open_storage` picks the backend."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from storage.base import (
+from storage.errors import (
+    InsufficientPoints,
+    NotFound,
+    NothingToReverse,
+    OfferUnavailable,
+    OperationConflict,
+    StorageError,
+)
+from storage.ports import (
+    AudienceFilter,
+    AudienceRule,
+    BookingRules,
+    ReferralCase,
+    ReferralRule,
+    ReferralTerms,
+    Revenue,
+    Storage,
+)
+from storage.records import (
     Audience,
     Booking,
     Broadcast,
@@ -16,17 +34,12 @@ from storage.base import (
     ExpiringPoints,
     FlaggedReferral,
     GroupResponse,
-    InsufficientPoints,
     InviteOutcome,
     LedgerEntry,
-    NotFound,
-    NothingToReverse,
     Offer,
     OfferKind,
     OfferResults,
-    OfferUnavailable,
     Operation,
-    OperationConflict,
     OutboxCounts,
     PendingOperation,
     PendingStatus,
@@ -35,20 +48,22 @@ from storage.base import (
     ReferralDecision,
     ReferralStats,
     ReferralStatus,
-    ReferralTerms,
     ReferrerRow,
     Segment,
+    Settled,
+    Settlement,
     StaffInvite,
     StaffMember,
-    Storage,
-    StorageError,
     WeeklySeries,
 )
 from storage.sqlite import SQLiteStorage
 
 __all__ = [
     "Audience",
+    "AudienceFilter",
+    "AudienceRule",
     "Booking",
+    "BookingRules",
     "Broadcast",
     "BroadcastStatus",
     "Claim",
@@ -74,13 +89,18 @@ __all__ = [
     "PendingStatus",
     "PeriodFigures",
     "Referral",
+    "ReferralCase",
     "ReferralDecision",
+    "ReferralRule",
     "ReferralStats",
     "ReferralStatus",
     "ReferralTerms",
     "ReferrerRow",
+    "Revenue",
     "SQLiteStorage",
     "Segment",
+    "Settled",
+    "Settlement",
     "StaffInvite",
     "StaffMember",
     "Storage",
@@ -90,10 +110,11 @@ __all__ = [
 ]
 
 
-async def open_storage(database_path: str) -> Storage:
-    """Open (creating and migrating) the database; the parent folder must exist."""
+async def open_storage(database_path: str, audiences: AudienceRule | None = None) -> Storage:
+    """Open (creating and migrating) the database; the parent folder must exist.
+    `audiences`: what each promotion audience means (see `storage.ports.AudienceRule`)."""
     if database_path != ":memory:":
         parent = Path(database_path).expanduser().resolve().parent
         if not parent.is_dir():
             raise FileNotFoundError(parent)
-    return await SQLiteStorage.open(database_path)
+    return await SQLiteStorage.open(database_path, audiences=audiences)

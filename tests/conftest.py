@@ -13,6 +13,7 @@ import pytest
 from bot.app import Application
 from bot.config import Settings
 from bot.domain.program.model import DEFAULT_PROGRAM, Program, Tier
+from bot.domain.promotions import audience_filter
 from storage import SQLiteStorage
 from tests.fakeapi import TOKEN, FakeTelegram
 
@@ -44,7 +45,7 @@ TEST_PROGRAM = Program(
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[SQLiteStorage]:
-    store = await SQLiteStorage.open(str(tmp_path / "test.db"))
+    store = await SQLiteStorage.open(str(tmp_path / "test.db"), audiences=audience_filter)
     yield store
     await store.close()
 

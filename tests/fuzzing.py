@@ -19,8 +19,8 @@ from aiogram.filters import Command
 from bot.keyboards.common import OpCb
 from bot.keyboards.customer import GiveCb
 from bot.media.card import CardView, render_card
-from bot.pacing import SendPacer
 from bot.telegram.middlewares import RateWindow, ThrottleMiddleware
+from bot.telegram.pacing import SendPacer
 from tests.fakeapi import ApiCall, FakeTelegram, SentMessage
 from tests.helpers import callback_classes  # noqa: F401  (re-exported for fuzz_scenario, test_fuzz)
 

@@ -9,7 +9,7 @@ import pytest
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 
-from bot.pacing import ATTEMPTS, RetryAfter, SendPacer, paced
+from bot.telegram.pacing import ATTEMPTS, RetryAfter, SendPacer, paced
 
 
 class Clock:

@@ -19,8 +19,7 @@ from bot.domain.parsing import mask_phone, parse_phone
 from bot.domain.program.model import DEFAULT_PROGRAM
 from bot.domain.tokens import new_card_identity
 from storage import SQLiteStorage
-from storage.migrations import MIGRATIONS
-from storage.sqlite import _split_sql
+from storage.migrations import MIGRATIONS, split_sql
 from tests.fakeapi import TOKEN, FakeTelegram
 from tests.helpers import join
 from tests.test_desk_e2e import CASHIER_ID, hire_cashier
@@ -161,7 +160,7 @@ async def test_migration_stores_phones_as_e164(tmp_path: Path) -> None:
     version = next(i for i, script in enumerate(MIGRATIONS) if "phone_e164(" in script)
     db = sqlite3.connect(path)
     for script in MIGRATIONS[:version]:
-        for statement in _split_sql(script):
+        for statement in split_sql(script):
             db.execute(statement)
     db.execute(f"PRAGMA user_version = {version}")
     stored = {

@@ -82,6 +82,7 @@ async def test_start_to_decoded_card_in_a_real_process(tmp_path: Path, fake: Fak
         ({"BOT_TOKEN": TOKEN, "OWNER_IDS": "12,abc"}, "abc"),
         ({"BOT_TOKEN": TOKEN, "DEFAULT_LOCALE": "xx"}, "DEFAULT_LOCALE"),
         ({"BOT_TOKEN": TOKEN, "BOT_API_URL": "ftp://x"}, "BOT_API_URL"),
+        ({"BOT_TOKEN": TOKEN, "BOT_PROXY": "https://u:pw@proxy:443"}, "BOT_PROXY"),
         ({"BOT_TOKEN": TOKEN, "PROGRAM_FILE": "missing.toml"}, "missing.toml"),
         ({"DEFAULT_LOCALE": "uk"}, "@BotFather"),
     ],

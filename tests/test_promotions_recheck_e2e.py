@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import Application
 from bot.domain.clock import utcnow
+from bot.domain.promotions import audience_filter
 from storage import Audience, Segment, SQLiteStorage
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
@@ -53,7 +54,7 @@ async def test_recipients_who_changed_their_mind_are_skipped(
     # The outbox is filled (sending has begun) before the bot runs; then, as if while it
     # was sending, one customer turns promotions off, one is forgotten, one becomes
     # unreachable. The bot resumes the broadcast.
-    store = await SQLiteStorage.open(database)
+    store = await SQLiteStorage.open(database, audiences=audience_filter)
     ids = seed_customers(database, 6, 7000)
     created = await store.create_broadcast(
         OWNER_ID, "Sale, {name}!", None, None, Audience(Segment.EVERYONE), 0, utcnow()

@@ -177,6 +177,7 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for key in (
         "BOT_TOKEN",
         "BOT_API_URL",
+        "BOT_PROXY",
         "DATABASE_URL",
         "OWNER_IDS",
         "SHOP_NAME",

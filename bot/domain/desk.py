@@ -37,7 +37,8 @@ from storage import (
     Operation,
     ReferralDecision,
 )
-from storage.base import BookingRules, PendingOperation, PendingStatus, Settled, Settlement
+from storage.ports import BookingRules
+from storage.records import PendingOperation, PendingStatus, Settled, Settlement
 
 log = logging.getLogger(__name__)
 STAFF_CONFIRM_TTL = timedelta(minutes=15)
@@ -202,8 +203,7 @@ async def draft_donation(context: Context, customer: Customer, points: int) -> P
 async def draft_adjustment(
     context: Context, customer: Customer, operator_id: int, points: int, reason: str
 ) -> PendingOperation:
-    """An owner's correction, booked by its button (the id is drawn with the button, so a
-    redelivered /adjust drafts again but books nothing until pressed)."""
+    """An owner's correction, booked by its button: a redelivered /adjust books nothing."""
     return await _draft(
         context,
         EntryKind.ADJUST,

@@ -13,8 +13,12 @@ from html import escape
 from bot.domain.context import Context
 from bot.domain.marks import N_
 from bot.domain.program.rules import local_midnight
+from storage import EntryKind, Revenue
 
 PERIODS = (7, 30, 90)
+# Revenue booked: the bills of purchases less what was refunded of them (a refund entry
+# carries the refunded amount as its bill). Redemptions and donations are not money taken.
+REVENUE = Revenue(adds=frozenset({EntryKind.PURCHASE}), takes=frozenset({EntryKind.REFUND}))
 MAX_DAYS = 366
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from html import escape
 from html.parser import HTMLParser
 
 from bot.domain.marks import N_
+from storage import Audience, AudienceFilter, Segment
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 PLACEHOLDERS = ("name", "balance", "tier", "next_tier", "card")
@@ -80,3 +82,32 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     """The text with each known {placeholder} replaced by its value, HTML-escaped; anything
     else in braces stays as written."""
     return PLACEHOLDER.sub(lambda m: escape(values.get(m.group(1), m.group(0))), text)
+
+
+TOP_SPEND_WINDOW = timedelta(days=365)  # "top spenders" rank by the last 12 months' spend
+
+
+def audience_filter(audience: Audience, now: datetime) -> AudienceFilter:
+    """What each audience means at `now`, as the conditions storage selects customers by;
+    its parameter (days, a share, a tier, a month, an offer) comes with the audience."""
+    segment, param = audience.segment, audience.param
+    if segment is Segment.EVERYONE:
+        return AudienceFilter()
+    if segment is Segment.TIER:
+        name, _sep, first = param.partition("|")  # "Silver", or "Bronze|first": the lowest
+        return AudienceFilter(tiers=(name,), untiered=bool(first))  # holds the untiered too
+    if segment is Segment.NEW:
+        return AudienceFilter(joined_since=now - timedelta(days=int(param)))
+    if segment is Segment.LAPSED:
+        return AudienceFilter(no_purchase_since=now - timedelta(days=int(param)))
+    if segment is Segment.BIRTHDAYS:
+        return AudienceFilter(birthday_month=int(param))
+    if segment is Segment.TOP:
+        return AudienceFilter(top_spend_percent=int(param), spend_since=now - TOP_SPEND_WINDOW)
+    if segment is Segment.REFERRERS:
+        return AudienceFilter(referred_friends=True)
+    if segment is Segment.OFFER:
+        return AudienceFilter(granted_offer=int(param))
+    if segment is Segment.EXPIRING:
+        return AudienceFilter(points_expiring=(now, now + timedelta(days=int(param))))
+    raise ValueError(audience)

@@ -13,10 +13,12 @@ from storage import (
     Booking,
     Customer,
     EntryKind,
+    ReferralCase,
     ReferralDecision,
     ReferralStatus,
     ReferralTerms,
 )
+from storage.ports import ReferralVerdict
 
 
 async def personal_payload(context: Context, customer: Customer) -> str:
@@ -39,6 +41,27 @@ def terms(context: Context) -> ReferralTerms:
     )
 
 
+def decide(case: ReferralCase, terms: ReferralTerms) -> ReferralVerdict:
+    """The decision on a waiting referral, given the friend's purchase: below the minimum it
+    decides nothing; a referrer who is gone, a phone the two share, or the purchase booked
+    at either one's own till rejects it; past the referrer's monthly cap it is recorded,
+    not paid; otherwise it qualifies (storage then pays both bonuses)."""
+    purchase, friend, referrer = case.purchase, case.friend, case.referrer
+    if purchase.kind is not EntryKind.PURCHASE:
+        return None
+    if (purchase.bill_minor or 0) < terms.min_purchase_minor:
+        return None
+    if referrer.forgotten:
+        return ReferralStatus.REJECTED, "referrer_gone"
+    if friend.phone and friend.phone == referrer.phone:
+        return ReferralStatus.REJECTED, "same_phone"
+    if case.operator_id in (referrer.telegram_id, friend.telegram_id):
+        return ReferralStatus.REJECTED, "own_till"
+    if terms.monthly_cap and case.paid_this_month >= terms.monthly_cap:
+        return ReferralStatus.CAPPED, "monthly_cap"
+    return ReferralStatus.QUALIFIED, ""
+
+
 async def on_purchase(
     context: Context, booking: Booking, operator_id: int
 ) -> ReferralDecision | None:
@@ -50,7 +73,7 @@ async def on_purchase(
     if waiting is None or waiting.status is not ReferralStatus.JOINED:
         return None
     return await context.storage.qualify_referral(
-        booking.entry.customer_id, booking.entry, operator_id, terms(context)
+        booking.entry.customer_id, booking.entry, operator_id, terms(context), decide
     )
 
 

@@ -20,13 +20,13 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardMarkup
 
-from bot import pacing
 from bot.domain import standing as loyalty
 from bot.domain.promotions import fill
 from bot.domain.tokens import format_card_number
 from bot.i18n import _
 from bot.keyboards.customer import promotion
 from bot.shop import Shop
+from bot.telegram import pacing
 from bot.telegram.notify import speaking
 from bot.texts.common import holder_name, tier_name
 from bot.texts.numbers import counting_stamps, money, number, points

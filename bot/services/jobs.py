@@ -200,7 +200,7 @@ class Jobs:
             return  # this week's digest went out already
         await shop.storage.set_job_day("digest", today)
         span = insights.period(shop.settings.timezone, 7, today - timedelta(days=1))
-        figures = await shop.storage.period_figures(span.since, span.until)
+        figures = await shop.storage.period_figures(span.since, span.until, insights.REVENUE)
         for owner in shop.settings.owner_ids:
             record = await shop.storage.customer_by_telegram(owner)
             with speaking(shop, record.language if record else None):

@@ -15,7 +15,7 @@ from bot.i18n import _
 from bot.texts.common import customer_name, reward_text, stamp_row, tier_name
 from bot.texts.numbers import money, number, points, signed_points, when
 from storage import Booking, Customer, EntryKind, LedgerEntry, Operation
-from storage.base import InviteOutcome, PendingOperation
+from storage.records import InviteOutcome, PendingOperation
 
 if TYPE_CHECKING:
     from bot.domain.standing import Standing

@@ -16,7 +16,7 @@ from bot.telegram.middlewares import RateWindow
 from bot.telegram.roles import Role
 from bot.texts.common import outcome_text
 from storage import EntryKind
-from storage.base import PendingStatus
+from storage.records import PendingStatus
 
 
 async def staff_decides(

@@ -15,7 +15,7 @@ from bot.shop import Shop
 from bot.telegram.middlewares import display_name
 from bot.telegram.roles import Role
 from bot.texts.cashier import invite_outcome_text
-from storage.base import InviteOutcome
+from storage.records import InviteOutcome
 
 
 class StartLink(Filter):

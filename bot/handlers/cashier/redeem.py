@@ -27,7 +27,7 @@ from bot.texts.common import customer_name, holder_name, reward_text
 from bot.texts.numbers import money, points
 from bot.texts.receipts import spending_request
 from storage import Customer
-from storage.base import PendingStatus
+from storage.records import PendingStatus
 
 
 def redeem_limit(shop: Shop, customer: Customer, bill: int) -> int:

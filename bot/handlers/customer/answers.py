@@ -22,7 +22,7 @@ from bot.texts import cashier, receipts
 from bot.texts.common import outcome_text
 from bot.texts.customer import no_card
 from storage import Customer
-from storage.base import PendingOperation, PendingStatus
+from storage.records import PendingOperation, PendingStatus
 
 
 async def customer_decides(query: CallbackQuery, callback_data: OpCb, bot: Bot, shop: Shop) -> None:

@@ -20,7 +20,7 @@ from bot.texts.customer import no_card
 from bot.texts.numbers import points
 from bot.texts.program import giving_text, program_text
 from storage import Customer
-from storage.base import PendingStatus
+from storage.records import PendingStatus
 
 
 class Giving(StatesGroup):

@@ -26,7 +26,7 @@ ADJUST_RE = re.compile(r"^(\S+(?:\s\S{4})?)\s+([+-]\d{1,6})\s+(.{3,200})$", re.S
 
 
 async def send_stats(bot: Bot, shop: Shop, chat_id: int, span: insights.Period) -> None:
-    figures = await shop.storage.period_figures(span.since, span.until)
+    figures = await shop.storage.period_figures(span.since, span.until, insights.REVENUE)
     await bot.send_message(
         chat_id, reports.stats_text(shop, span, figures), reply_markup=stats_periods()
     )

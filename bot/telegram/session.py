@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime
 import json
-from collections.abc import AsyncGenerator
 from enum import Enum
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.session.base import BaseSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, TelegramObject
+from aiohttp import BytesPayload, FormData
 from pydantic import ValidationError
 
-from bot.http_client import HttpError, KeepAliveClient, Origin
-from bot.pacing import RetryAfter, SendPacer
+from bot.telegram.pacing import RetryAfter, SendPacer
 
 
 class KeepResponseTypes(BaseRequestMiddleware):
@@ -101,49 +97,25 @@ def json_body(method: TelegramMethod[Any], bot: Bot) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-class BotApiSession(BaseSession):
-    """aiogram's session, with every call that uploads nothing sent as JSON over
-    `KeepAliveClient`; uploads and file downloads go through aiogram's aiohttp session."""
+class BotApiSession(AiohttpSession):
+    """aiogram's aiohttp session, with every call that uploads nothing sent as a JSON body
+    (uploads keep aiogram's multipart form), and sent messages parsed without their echo."""
 
-    def __init__(self, api: TelegramAPIServer = PRODUCTION) -> None:
-        super().__init__(api=api)
-        self.files = AiohttpSession(api=api)
-        self._clients: dict[Origin, KeepAliveClient] = {}
-        self._targets: dict[tuple[str, str], tuple[Origin, bytes]] = {}
+    def __init__(self, api: TelegramAPIServer = PRODUCTION, proxy: str | None = None) -> None:
+        super().__init__(proxy=proxy, api=api)
         self.pacer = SendPacer()  # create_session installs it as a middleware
 
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        timeout: int | None = None,
-    ) -> TelegramType:
+    def build_form_data(  # type: ignore[override]
+        self, bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> FormData | BytesPayload:
+        """The body aiogram's `make_request` posts: JSON unless a file goes with it. Both
+        carry the same fields (a test compares them); JSON is cheaper to build, and nested
+        values (keyboards, entities) are not encoded as JSON inside form fields."""
         try:
             body = json_body(method, bot)
         except HasFiles:
-            return await self.files.make_request(
-                bot, method, self.timeout if timeout is None else timeout
-            )
-        origin, target = self._target(bot.token, method.__api_method__)
-        client = self._clients.get(origin)
-        if client is None:
-            client = self._clients[origin] = KeepAliveClient(origin)
-        try:
-            status, content = await client.post(
-                target, body, self.timeout if timeout is None else timeout
-            )
-        except TimeoutError as exc:
-            raise TelegramNetworkError(method=method, message="Request timeout error") from exc
-        except (HttpError, OSError) as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            raise TelegramNetworkError(method=method, message=message) from exc
-        response = self.check_response(
-            bot=bot,
-            method=method,
-            status_code=status,
-            content=content.decode("utf-8", errors="replace"),
-        )
-        return cast(TelegramType, response.result)
+            return super().build_form_data(bot, method)
+        return BytesPayload(body, content_type="application/json")
 
     def check_response(
         self,
@@ -160,8 +132,8 @@ class BotApiSession(BaseSession):
         to a dozen buttons and several bold words. The bot never reads what it has just sent
         (it knows), so those fields are dropped before validation; `text` and `caption` stay,
         as plain text (`html_text` of a returned message has no tags). Only what the method
-        supplied is dropped: a forwarded message keeps its own. Uploads, which go through
-        aiohttp, come back whole. Errors and anything unusual take aiogram's own path.
+        supplied is dropped: a forwarded message keeps its own. Errors and anything unusual
+        take aiogram's own path.
         """
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
             with contextlib.suppress(ValueError, ValidationError):
@@ -176,35 +148,15 @@ class BotApiSession(BaseSession):
                     return kind.model_validate(data, context={"bot": bot})
         return super().check_response(bot, method, status_code, content)
 
-    def _target(self, token: str, name: str) -> tuple[Origin, bytes]:
-        key = (token, name)
-        found = self._targets.get(key)
-        if found is None:
-            found = self._targets[key] = Origin.of(self.api.api_url(token=token, method=name))
-        return found
 
-    async def stream_content(
-        self,
-        url: str,
-        headers: dict[str, Any] | None = None,
-        timeout: int = 30,
-        chunk_size: int = 65536,
-        raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        stream = self.files.stream_content(url, headers, timeout, chunk_size, raise_for_status)
-        async for chunk in stream:
-            yield chunk
-
-    async def close(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        await asyncio.gather(*(client.close() for client in clients))
-        await self.files.close()
-
-
-def create_session(api_url: str | None, pacer: SendPacer | None = None) -> BotApiSession:
+def create_session(
+    api_url: str | None, pacer: SendPacer | None = None, proxy: str | None = None
+) -> BotApiSession:
     """The bot's session: every message it sends keeps to one pace (`pacer`, shared with the
-    broadcaster through the session), and every call waits out a 429 and tries again."""
-    session = BotApiSession(TelegramAPIServer.from_base(api_url) if api_url else PRODUCTION)
+    broadcaster through the session), every call waits out a 429 and tries again, and with
+    `proxy` (http://, socks4:// or socks5://) every call goes through that proxy."""
+    api = TelegramAPIServer.from_base(api_url) if api_url else PRODUCTION
+    session = BotApiSession(api, proxy=proxy)
     session.pacer = pacer or SendPacer()
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfter(session.pacer))

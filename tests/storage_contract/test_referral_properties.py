@@ -10,9 +10,17 @@ from datetime import UTC, datetime
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from bot.domain.program.rules import reversal_points
+from bot.domain.referrals import decide
 from bot.domain.tokens import new_card_identity
 from storage import (
     EntryKind,
@@ -20,8 +28,8 @@ from storage import (
     NothingToReverse,
     ReferralStatus,
     ReferralTerms,
-    SQLiteStorage,
 )
+from tests.storage_contract.conftest import Backend
 
 FRIEND_BONUS, REFERRER_BONUS, MINIMUM = 30, 50, 10_00
 
@@ -29,10 +37,12 @@ FRIEND_BONUS, REFERRER_BONUS, MINIMUM = 30, 50, 10_00
 class ReferralMachine(RuleBasedStateMachine):
     purchases = Bundle("purchases")
 
+    backend: Backend  # set by the test below, once per backend
+
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.storage = self.run(SQLiteStorage.open(":memory:"))
+        self.storage = self.run(self.backend.fresh())
         self.referrers: list[int] = []
         self.friends: dict[int, int] = {}  # friend -> referrer
         self.others: list[int] = []
@@ -101,7 +111,9 @@ class ReferralMachine(RuleBasedStateMachine):
             referrer = self.run(self.storage.customer(before.referrer_id))
             operator_id = referrer.telegram_id  # type: ignore[union-attr,assignment]
         decision = self.run(
-            self.storage.qualify_referral(customer, booking.entry, operator_id, self.terms())
+            self.storage.qualify_referral(
+                customer, booking.entry, operator_id, self.terms(), decide
+            )
         )
         if before is None or before.status is not ReferralStatus.JOINED or bill < MINIMUM:
             assert decision is None
@@ -171,5 +183,8 @@ class ReferralMachine(RuleBasedStateMachine):
         assert self.run(self.storage.lot_mismatches()) == []
 
 
-ReferralMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
-TestReferrals = ReferralMachine.TestCase
+def test_referrals(backend: Backend) -> None:
+    machine = type(f"ReferralMachineOn{backend.name}", (ReferralMachine,), {"backend": backend})
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=40, stateful_step_count=30, deadline=None)
+    )

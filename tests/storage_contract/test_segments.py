@@ -4,21 +4,21 @@ customers are never in any of them."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 from bot.domain.clock import utcnow
 from bot.domain.tokens import new_card_identity
-from storage import Audience, EntryKind, Segment, SQLiteStorage
+from storage import Audience, EntryKind, Segment, Storage
+from tests.storage_contract.conftest import Backend
 
 
-async def customer(storage: SQLiteStorage, telegram_id: int, tier: str | None = "Bronze") -> int:
+async def customer(storage: Storage, telegram_id: int, tier: str | None = "Bronze") -> int:
     created, _ = await storage.register_customer(
         telegram_id, f"C{telegram_id}", "en", 0, new_card_identity, tier=tier
     )
     return created.id
 
 
-async def members(storage: SQLiteStorage, audience: Audience, days_ahead: int = 0) -> set[int]:
+async def members(storage: Storage, audience: Audience, days_ahead: int = 0) -> set[int]:
     """Who the outbox would hold for this audience: the same query a broadcast fills it with."""
     now = utcnow() + timedelta(days=days_ahead)
     created = await storage.create_broadcast(1, "x", None, None, audience, 0, now)
@@ -31,7 +31,7 @@ async def members(storage: SQLiteStorage, audience: Audience, days_ahead: int = 
 
 
 async def test_everyone_leaves_out_opted_out_forgotten_and_unreachable(
-    storage: SQLiteStorage,
+    storage: Storage,
 ) -> None:
     ids = [await customer(storage, 100 + i) for i in range(5)]
     await storage.forget_customer(ids[1])
@@ -43,7 +43,7 @@ async def test_everyone_leaves_out_opted_out_forgotten_and_unreachable(
     assert sample is not None and sample.id in (ids[0], ids[4])
 
 
-async def test_tier_new_lapsed_and_birthdays(storage: SQLiteStorage) -> None:
+async def test_tier_new_lapsed_and_birthdays(storage: Storage) -> None:
     bronze_legacy = await customer(storage, 201, tier=None)
     silver = await customer(storage, 202, tier="Silver")
     buyer = await customer(storage, 203)
@@ -67,7 +67,7 @@ async def test_tier_new_lapsed_and_birthdays(storage: SQLiteStorage) -> None:
     assert await members(storage, Audience(Segment.BIRTHDAYS, "4")) == set()
 
 
-async def test_top_spenders_referrers_and_expiring(storage: SQLiteStorage) -> None:
+async def test_top_spenders_referrers_and_expiring(storage: Storage) -> None:
     ids = [await customer(storage, 300 + i) for i in range(20)]
     for rank, customer_id in enumerate(ids, start=1):
         await storage.book(customer_id, EntryKind.PURCHASE, 1, f"p{rank}", bill_minor=rank * 100)
@@ -82,12 +82,8 @@ async def test_top_spenders_referrers_and_expiring(storage: SQLiteStorage) -> No
     assert friend.id not in await members(storage, Audience(Segment.TOP, "10"))
 
 
-async def test_holdout_share_is_kept_out_of_the_outbox(
-    storage: SQLiteStorage, tmp_path: Path
-) -> None:
-    from tests.helpers import seed_customers
-
-    seed_customers(str(tmp_path / "test.db"), 1000, 50_000)  # the storage fixture's file
+async def test_holdout_share_is_kept_out_of_the_outbox(storage: Storage, backend: Backend) -> None:
+    backend.seed(1000, 50_000)  # into the storage fixture's database
     created = await storage.create_broadcast(
         1, "x", None, None, Audience(Segment.EVERYONE), 10, utcnow()
     )
@@ -99,10 +95,8 @@ async def test_holdout_share_is_kept_out_of_the_outbox(
     assert len(recipients) == counts.total
 
 
-async def test_response_of_receivers_and_holdout(storage: SQLiteStorage, tmp_path: Path) -> None:
-    from tests.helpers import seed_customers
-
-    seed_customers(str(tmp_path / "test.db"), 200, 60_000)
+async def test_response_of_receivers_and_holdout(storage: Storage, backend: Backend) -> None:
+    backend.seed(200, 60_000)
     created = await storage.create_broadcast(
         1, "x", None, None, Audience(Segment.EVERYONE), 50, utcnow() - timedelta(seconds=1)
     )

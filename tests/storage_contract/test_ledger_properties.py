@@ -15,6 +15,7 @@ from hypothesis.stateful import (
     initialize,
     invariant,
     rule,
+    run_state_machine_as_test,
 )
 
 from bot.domain.program.rules import reversal_points
@@ -24,8 +25,8 @@ from storage import (
     InsufficientPoints,
     NothingToReverse,
     OperationConflict,
-    SQLiteStorage,
 )
+from tests.storage_contract.conftest import Backend
 
 KINDS = st.sampled_from([EntryKind.PURCHASE, EntryKind.REDEEM, EntryKind.ADJUST])
 # Lots expire on a clock of their own, hours after this moment; None never expires.
@@ -37,10 +38,12 @@ class LedgerMachine(RuleBasedStateMachine):
     operations = Bundle("operations")
     purchases = Bundle("purchases")
 
+    backend: Backend  # set by the test below, once per backend
+
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.storage = self.run(SQLiteStorage.open(":memory:"))
+        self.storage = self.run(self.backend.fresh())
         self.customers: list[int] = []
         self.expected: dict[int, int] = {}
         self.booked: dict[str, tuple[int, EntryKind, int]] = {}
@@ -207,5 +210,8 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.run(self.storage.balance_mismatches()) == []
 
 
-LedgerMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
-TestLedger = LedgerMachine.TestCase
+def test_ledger(backend: Backend) -> None:
+    machine = type(f"LedgerMachineOn{backend.name}", (LedgerMachine,), {"backend": backend})
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=60, stateful_step_count=25, deadline=None)
+    )
