@@ -10,21 +10,23 @@ from PIL import Image, ImageOps
 
 MAX_PIXELS = 40_000_000  # refuse decompression bombs long before Pillow's own limit
 
+QR_ONLY = zxingcpp.barcode_formats_from_str("QRCode")
+
 
 def links_in_photo(data: bytes) -> list[str]:
     """Texts of the QR codes found in an image; [] for anything unreadable."""
     try:
-        image = Image.open(BytesIO(data))
-        if image.width * image.height > MAX_PIXELS:
+        opened = Image.open(BytesIO(data))
+        if opened.width * opened.height > MAX_PIXELS:
             return []
-        image = ImageOps.exif_transpose(image).convert("L")
+        image = ImageOps.exif_transpose(opened).convert("L")
     except Exception:
         return []
-    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    results = zxingcpp.read_barcodes(image, formats=QR_ONLY)
     if not results and max(image.size) > 1600:
         # Very large camera photos: a smaller copy is often read where the full one is not.
         image.thumbnail((1600, 1600))
-        results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        results = zxingcpp.read_barcodes(image, formats=QR_ONLY)
     return [result.text for result in results if result.text]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, timedelta
+from functools import partial
 from html import escape
 from pathlib import Path
 
@@ -119,15 +120,18 @@ class Jobs:
                 self.bot,
                 shop,
                 customer,
-                lambda booking=booking: (
-                    _(
-                        "🎂 Happy birthday from {shop}! Here is a gift: <b>+{points}</b>. "
-                        "Balance: {balance}.",
-                        shop=escape(shop.settings.shop_name),
-                        points=points(booking.entry.amount),
-                        balance=points(booking.balance),
+                partial(
+                    lambda booking: (
+                        _(
+                            "🎂 Happy birthday from {shop}! Here is a gift: <b>+{points}</b>. "
+                            "Balance: {balance}.",
+                            shop=escape(shop.settings.shop_name),
+                            points=points(booking.entry.amount),
+                            balance=points(booking.balance),
+                        ),
+                        None,
                     ),
-                    None,
+                    booking,
                 ),
             )
 
@@ -144,15 +148,19 @@ class Jobs:
                 self.bot,
                 shop,
                 item.customer,
-                lambda item=item, local=local: (
-                    _(
-                        "⏳ {points} on your {shop} card expire on {date}. Spend them at the "
-                        "till before then!",
-                        points=points(item.points),
-                        shop=escape(shop.settings.shop_name),
-                        date=format_date(local, format="long", locale=locale()),
+                partial(
+                    lambda item, local: (
+                        _(
+                            "⏳ {points} on your {shop} card expire on {date}. Spend them at the "
+                            "till before then!",
+                            points=points(item.points),
+                            shop=escape(shop.settings.shop_name),
+                            date=format_date(local, format="long", locale=locale()),
+                        ),
+                        None,
                     ),
-                    None,
+                    item,
+                    local,
                 ),
             )
 
@@ -163,15 +171,18 @@ class Jobs:
                 self.bot,
                 shop,
                 customer,
-                lambda tier=tier: (
-                    _(
-                        "Your {shop} card is now at the {tier} level, as purchases over the "
-                        "last 12 months count for levels. Every visit brings you closer again, "
-                        "and your points stay yours.",
-                        shop=escape(shop.settings.shop_name),
-                        tier=escape(tier_name(tier.name)),
+                partial(
+                    lambda tier: (
+                        _(
+                            "Your {shop} card is now at the {tier} level, as purchases over the "
+                            "last 12 months count for levels. Every visit brings you closer again, "
+                            "and your points stay yours.",
+                            shop=escape(shop.settings.shop_name),
+                            tier=escape(tier_name(tier.name)),
+                        ),
+                        None,
                     ),
-                    None,
+                    tier,
                 ),
             )
 
@@ -182,12 +193,15 @@ class Jobs:
                 self.bot,
                 shop,
                 customer,
-                lambda offer=offer: (
-                    "🎁 "
-                    + offer_line(offer, shop.settings.timezone)
-                    + "\n"
-                    + _("Show your card at the till to use it. Your offers: /offers"),
-                    promotion(None),
+                partial(
+                    lambda offer: (
+                        "🎁 "
+                        + offer_line(offer, shop.settings.timezone)
+                        + "\n"
+                        + _("Show your card at the till to use it. Your offers: /offers"),
+                        promotion(None),
+                    ),
+                    offer,
                 ),
             )
 

@@ -24,7 +24,8 @@ from bot.i18n import ngettext
 
 
 def locale() -> str:
-    return I18n.get_current().current_locale
+    # Texts are rendered inside an update's (or a job's) i18n context, never outside one.
+    return I18n.get_current(no_error=False).current_locale
 
 
 @dataclass(frozen=True)

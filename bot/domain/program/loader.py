@@ -131,7 +131,7 @@ class _Reader:
         try:
             return choices(value)
         except ValueError:
-            options = ", ".join(f'"{c.value}"' for c in choices)  # type: ignore[attr-defined]
+            options = ", ".join(f'"{c.value}"' for c in choices)
             raise self.fail(key, N_("must be one of {options}"), options=options) from None
 
     def tables(self, key: str, default: list[Any]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ referral it decided, and the owners' alerts on unusual activity."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from aiogram import Bot
 from aiogram.types import CallbackQuery
@@ -57,7 +58,7 @@ async def alert_owners(bot: Bot, shop: Shop, customer_id: int, operator_id: int 
             owner_record = await shop.storage.customer_by_telegram(owner)
             language = owner_record.language if owner_record else None
             await tell_chat_text(
-                bot, shop, owner, language, lambda alert=alert: _(alert.message, **alert.params)
+                bot, shop, owner, language, partial(_, alert.message, **alert.params)
             )
 
 
@@ -87,6 +88,4 @@ async def announce_referral(bot: Bot, shop: Shop, decision: ReferralDecision) ->
         for side, customer in ((decision.friend, friend), (decision.referrer, referrer)):
             if side is not None:
                 taken = side
-                await tell_text(
-                    bot, shop, customer, lambda taken=taken: referral_taken_back_text(taken)
-                )
+                await tell_text(bot, shop, customer, partial(referral_taken_back_text, taken))
