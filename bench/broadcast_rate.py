@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.desk_throughput import TimedFake, spawn, started, stop
-from bot.broadcast import audience_filter
-from bot.tokens import distinct_card_identities
+from bot.domain.clock import utcnow
+from bot.domain.promotions import audience_filter
+from bot.domain.tokens import distinct_card_identities
 from storage import Audience, Segment, SQLiteStorage
-from storage.sqlite import utcnow
 from tests.fakeapi import TOKEN, ApiError
 
 OWNER = 1000

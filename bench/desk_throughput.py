@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.tokens import distinct_card_identities
+from bot.domain.tokens import distinct_card_identities
 from storage import SQLiteStorage
 from tests.fakeapi import TOKEN, FakeTelegram
 

@@ -28,8 +28,8 @@ from aiogram.methods import GetMe, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import Chat, Message, Update, User
 
 from bot.app import Application
-from bot.fsm import ForgetfulMemoryStorage
-from bot.middlewares import ThrottleMiddleware
+from bot.telegram.fsm import ForgetfulMemoryStorage
+from bot.telegram.middlewares import ThrottleMiddleware
 from tests.conftest import TEST_PROGRAM, make_settings
 from tests.fakeapi import TOKEN
 

@@ -14,11 +14,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import insights
+from bot.domain import insights
+from bot.domain.program.model import DEFAULT_PROGRAM
+from bot.domain.tokens import distinct_card_identities
 from bot.i18n import build_i18n
-from bot.program import DEFAULT_PROGRAM
+from bot.services import reports
 from bot.shop import Shop
-from bot.tokens import distinct_card_identities
 from storage import SQLiteStorage
 from tests.conftest import make_settings
 
@@ -78,12 +79,12 @@ async def main() -> None:
     shop = Shop(make_settings(folder, ""), DEFAULT_PROGRAM, storage, build_i18n())
     for run in range(args.runs):
         began = time.perf_counter()
-        span = insights.period(shop, 30)
+        span = insights.period(shop.settings.timezone, 30, shop.now().date())
         figures = await storage.period_figures(span.since, span.until, insights.REVENUE)
         with shop.i18n.context(), shop.i18n.use_locale("en"):
-            text = insights.stats_text(shop, span, figures)
+            text = reports.stats_text(shop, span, figures)
             counted = time.perf_counter() - began
-            charts = await insights.weekly_charts(shop, span, figures)
+            charts = await reports.weekly_charts(shop, span, figures)
         total = time.perf_counter() - began
         print(
             f"run {run + 1}: figures {counted:.2f} s, with {len(charts)} charts {total:.2f} s "

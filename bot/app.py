@@ -1,4 +1,5 @@
-"""Composition root: builds the Bot, the Dispatcher and everything they share, and runs them."""
+"""The app's lifecycle: builds the Bot, the Dispatcher and everything they share (see
+`factory`), runs them by polling or webhook, and closes them in order."""
 
 from __future__ import annotations
 
@@ -8,90 +9,24 @@ import signal
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
-from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot import redact
-from bot.broadcast import Broadcaster, audience_filter
 from bot.config import Settings
-from bot.fsm import ForgetfulMemoryStorage
-from bot.handlers import install
-from bot.i18n import LANGUAGES, N_, CustomerLocaleMiddleware, build_i18n
-from bot.jobs import Jobs
-from bot.middlewares import (
-    IdentityMiddleware,
-    OnceMiddleware,
-    RateWindow,
-    ThrottleMiddleware,
-)
-from bot.program import Program, load_program
+from bot.domain.program.loader import load_program
+from bot.domain.program.model import Program
+from bot.domain.promotions import audience_filter
+from bot.factory import create_bot, create_dispatcher, register_commands
+from bot.i18n import build_i18n
+from bot.services.broadcaster import Broadcaster
+from bot.services.jobs import Jobs
 from bot.shop import Shop
-from bot.steps import Commands, LeaveStepOnCommand
-from bot.telegram.session import create_session
+from bot.telegram import redact
+from bot.webhook import start_webhook
 from storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
-WEBHOOK_PATH = "/telegram"
 SHUTDOWN_GRACE = 5.0  # seconds in-flight updates get to finish on SIGTERM
-
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("card", N_("Show my loyalty card")),
-    ("balance", N_("My points")),
-    ("history", N_("Points history")),
-    ("settings", N_("Language, phone, birthday, promotions")),
-    ("language", N_("Change language")),
-    ("offers", N_("My offers")),
-    ("invite", N_("Invite friends")),
-    ("program", N_("How the program works")),
-    ("give", N_("Give points to a good cause")),
-    ("help", N_("How it works")),
-    ("forget", N_("Delete my data")),
-)
-
-
-def create_bot(settings: Settings) -> Bot:
-    return Bot(
-        settings.bot_token,
-        session=create_session(settings.bot_api_url, proxy=settings.bot_proxy),
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
-    )
-
-
-def create_dispatcher(shop: Shop) -> Dispatcher:
-    # `bookings`: confirmations per cashier a minute, handed to the desk's handlers.
-    bookings = RateWindow(shop.settings.cashier_bookings_per_minute, 60)
-    dp = Dispatcher(storage=ForgetfulMemoryStorage(), shop=shop, bookings=bookings)
-    # Telegram may deliver an update again (a webhook retry, a poll repeated after a crash).
-    dp.update.outer_middleware(OnceMiddleware())
-    identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.program.stamps)
-    locale = CustomerLocaleMiddleware(shop.i18n)
-    throttle = ThrottleMiddleware()
-    # Order matters: the customer is loaded first, so their saved language picks the locale;
-    # throttling comes after, so its "slow down" speaks that language.
-    for observer in (dp.message, dp.callback_query):
-        observer.outer_middleware(identity)
-        observer.outer_middleware(locale)
-        observer.outer_middleware(throttle)
-    install(dp, shop.i18n)
-    # Last, once every handler is in place: a command typed during a step leaves the step.
-    dp.message.outer_middleware(LeaveStepOnCommand(Commands.of(dp)))
-    return dp
-
-
-async def register_commands(bot: Bot, shop: Shop) -> None:
-    """The command menu in every language, and the shop's default for everyone else."""
-    for language in (None, *LANGUAGES):
-        locale = language or shop.settings.default_locale
-        commands = [
-            BotCommand(command=name, description=shop.i18n.gettext(text, locale=locale))
-            for name, text in COMMANDS
-            if (name != "give" or shop.program.cause)
-            and (name != "invite" or shop.program.referrals)
-        ]
-        await bot.set_my_commands(commands, language_code=language)
 
 
 @dataclass
@@ -139,24 +74,7 @@ class Application:
             await self.close()
 
     async def start_webhook(self) -> web.AppRunner:
-        """Listen on WEBHOOK_LISTEN and tell Telegram where to send updates. A request
-        without the secret header gets 401 from aiogram's handler and changes nothing."""
-        settings = self.shop.settings
-        assert settings.webhook_url
-        app = web.Application()
-        self.webhook = SimpleRequestHandler(
-            dispatcher=self.dispatcher, bot=self.bot, secret_token=settings.webhook_secret
-        )
-        self.webhook.register(app, path=WEBHOOK_PATH)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-        await self.bot.set_webhook(
-            settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
-            secret_token=settings.webhook_secret,
-            allowed_updates=self.dispatcher.resolve_used_update_types(),
-        )
-        log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+        runner, self.webhook = await start_webhook(self.bot, self.dispatcher, self.shop.settings)
         return runner
 
     async def serve_webhook(self, handle_signals: bool) -> None:
@@ -200,7 +118,3 @@ class Application:
 async def run(settings: Settings, program: Program) -> None:
     app = await Application.create(settings, program)
     await app.run()
-
-
-def run_forever(settings: Settings, program: Program) -> None:
-    asyncio.run(run(settings, program))

@@ -13,10 +13,11 @@ from typing import Any
 
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
-from bot import redact
 from bot.config import ConfigError, Settings, load_settings
-from bot.i18n import LANGUAGES, N_, build_i18n
-from bot.program import ProgramError, load_program
+from bot.domain.marks import N_
+from bot.domain.program.loader import ProgramError, load_program
+from bot.i18n import LANGUAGES, build_i18n
+from bot.telegram import redact
 from storage.backup import copy_database
 from storage.files import DatabaseLock, DatabaseLocked
 

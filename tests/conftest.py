@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import Application
-from bot.broadcast import audience_filter
 from bot.config import Settings
-from bot.program import DEFAULT_PROGRAM, Program, Tier
+from bot.domain.program.model import DEFAULT_PROGRAM, Program, Tier
+from bot.domain.promotions import audience_filter
 from storage import SQLiteStorage
 from tests.fakeapi import TOKEN, FakeTelegram
 
@@ -72,7 +72,8 @@ async def start_app(tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[Callabl
         await app.prepare()
         # The catch-up run made at start-up finishes first, so it never races what the test
         # does next (a reminder arriving before a new customer's card, say).
-        await app.jobs.settled()
+        if app.jobs.startup is not None:
+            await asyncio.gather(app.jobs.startup, return_exceptions=True)
         task = asyncio.create_task(
             app.dispatcher.start_polling(
                 app.bot, handle_signals=False, close_bot_session=False, polling_timeout=1

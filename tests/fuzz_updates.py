@@ -12,8 +12,8 @@ from typing import Any
 import qrcode
 from PIL import Image
 
-from bot.keyboards import StaffCb
-from bot.tokens import luhn_digit
+from bot.domain.tokens import luhn_digit
+from bot.keyboards.owner import StaffCb
 from tests.conftest import OWNER_ID
 from tests.fakeapi import SentMessage
 from tests.fuzzing import Delivery, Driver, FuzzTelegram, buttons_data, buttons_in

@@ -5,7 +5,6 @@ bot defines, found by inspecting `bot.keyboards` rather than listed by hand."""
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import re
 import time
@@ -16,14 +15,14 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 
-from bot import keyboards
-from bot.card import CardView, render_card
-from bot.keyboards import GiveCb, OpCb
-from bot.middlewares import RateWindow, ThrottleMiddleware
+from bot.keyboards.common import OpCb
+from bot.keyboards.customer import GiveCb
+from bot.media.card import CardView, render_card
+from bot.telegram.middlewares import RateWindow, ThrottleMiddleware
 from bot.telegram.pacing import SendPacer
 from tests.fakeapi import ApiCall, FakeTelegram, SentMessage
+from tests.helpers import callback_classes  # noqa: F401  (re-exported for fuzz_scenario, test_fuzz)
 
 # The buttons that book: an operation confirmed (by a cashier, the owner or a customer) and
 # a donation given.
@@ -40,15 +39,6 @@ REPLY_METHODS = frozenset(
         "editMessageMedia",
     }
 )
-
-
-def callback_classes() -> list[type[CallbackData]]:
-    """Every CallbackData the bot's keyboards define."""
-    return [
-        value
-        for value in vars(keyboards).values()
-        if inspect.isclass(value) and issubclass(value, CallbackData) and value is not CallbackData
-    ]
 
 
 def commands_of(router: Router) -> set[str]:

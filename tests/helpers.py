@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from io import BytesIO
 
 import zxingcpp
+from aiogram.filters.callback_data import CallbackData
 from PIL import Image
 
+import bot.keyboards
 from tests.fakeapi import FakeTelegram, SentMessage
+
+
+def callback_classes() -> list[type[CallbackData]]:
+    """Every CallbackData the bot's keyboards define, found in every module of
+    `bot.keyboards` (each role's keyboards sit in their own module)."""
+    found: dict[type[CallbackData], None] = {}
+    for info in pkgutil.iter_modules(bot.keyboards.__path__, "bot.keyboards."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, CallbackData)
+                and value is not CallbackData
+            ):
+                found[value] = None
+    return list(found)
 
 
 def decode_qr(png: bytes) -> list[str]:
@@ -39,7 +60,7 @@ def seed_customers(
     returns their Telegram ids."""
     import sqlite3
 
-    from bot.tokens import distinct_card_identities
+    from bot.domain.tokens import distinct_card_identities
 
     now = "2026-01-01T00:00:00.000000+00:00"
     extra = "".join(f", {name}" for name in columns)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.app import Application
-from bot.tokens import new_card_identity
+from bot.domain.tokens import new_card_identity
 from storage import EntryKind, SQLiteStorage
 from storage.backup import BadBackup, restore, verify
 from tests.conftest import OWNER_ID

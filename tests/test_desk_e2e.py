@@ -317,7 +317,7 @@ async def test_invite_is_single_use_and_expires(app: Application, fake: FakeTele
     assert await app.shop.storage.staff_member(2102) is None
     from datetime import timedelta
 
-    from storage.sqlite import utcnow
+    from bot.domain.clock import utcnow
 
     await app.shop.storage.create_invite("s_" + "E" * 22, OWNER_ID, utcnow() - timedelta(seconds=1))
     fake.send_message(second, "/start s_" + "E" * 22)
@@ -400,7 +400,7 @@ async def test_unanswered_spending_request_expires(
 ) -> None:
     from datetime import timedelta
 
-    from bot import desk
+    from bot.domain import desk
 
     monkeypatch.setattr(desk, "CUSTOMER_CONFIRM_TTL", timedelta(seconds=1))
     cashier = await hire_cashier(fake)

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from bot import desk
 from bot.app import Application
+from bot.domain import desk
+from bot.domain.clock import utcnow
 from bot.shop import Shop
 from storage import EntryKind, NothingToReverse, PendingStatus
-from storage.sqlite import utcnow
 from tests.conftest import TEST_PROGRAM
 from tests.fakeapi import FakeTelegram, SentMessage
 from tests.test_desk_e2e import (
@@ -114,14 +114,14 @@ async def test_expiry_is_decided_in_the_booking_transaction(
     (the writer was busy), books nothing, and the expiry tells both chats once."""
     _ann, customer, _ = await customer_with_card(app, fake, 5002)
     shop = app.shop
-    operation = await desk.draft_redeem(shop, customer, CASHIER_ID, 20, None)
+    operation = await desk.draft_redeem(shop.context, customer, CASHIER_ID, 20, None)
     await shop.storage.create_pending(
         replace(operation, id=operation.id + "x", expires_at=utcnow() + timedelta(seconds=0.1))
     )
     slow = SlowWriter(shop, 0.2)
     slow.on = True
     pressed = asyncio.create_task(
-        desk.confirm(shop, operation.id + "x", customer.telegram_id, REDEEM_BUTTON)  # type: ignore[arg-type]
+        desk.confirm(shop.context, operation.id + "x", customer.telegram_id, REDEEM_BUTTON)  # type: ignore[arg-type]
     )
     await asyncio.sleep(0)  # the press is in before the request expires
     result = await pressed
@@ -228,8 +228,8 @@ async def test_no_booking_on_ones_own_card(app: Application, fake: FakeTelegram)
         fake.send_message(cashier, "10")  # no customer is open: no purchase is drafted
         assert "Confirm?" not in (await fake.next_message(CASHIER_ID)).content
     # A draft on one's own card (say, from before this rule) cannot be confirmed.
-    draft, _ = await desk.draft_purchase(app.shop, own, CASHIER_ID, 1000)
-    result = await desk.confirm(app.shop, draft.id, CASHIER_ID, desk.STAFF_BUTTON)
+    draft, _ = await desk.draft_purchase(app.shop.context, own, CASHIER_ID, 1000)
+    result = await desk.confirm(app.shop.context, draft.id, CASHIER_ID, desk.STAFF_BUTTON)
     assert result.outcome is desk.Outcome.FORBIDDEN
     assert await app.shop.storage.entry_by_operation(draft.id) is None
 

@@ -6,13 +6,15 @@ import asyncio
 import time
 
 from aiogram import F, Router
+from aiogram.filters.callback_data import CallbackQueryFilter
 
 from bot.app import Application
-from bot.filters import OnLoop
 from bot.handlers import install
 from bot.i18n import build_i18n
+from bot.telegram.filters import OnLoop
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
+from tests.helpers import callback_classes
 
 GROUP = -100_555
 
@@ -34,6 +36,25 @@ def test_every_handler_and_filter_runs_on_the_event_loop() -> None:
                 assert target.awaitable, f"{router.name}.{name}: {target.callback!r}"
                 checked += 1
     assert checked > 100
+
+
+def test_every_button_kind_is_found_and_handled() -> None:
+    # Tests that forge or replay callback data enumerate the kinds from the keyboards'
+    # modules: that enumeration must see every kind a handler answers, and every kind it
+    # sees must be answered by some handler (the stale-button fallback aside).
+    root = Router()
+    install(root, build_i18n())
+    handled = {
+        flt.callback.callback_data
+        for router in root.chain_tail
+        for handler in router.callback_query.handlers
+        for flt in handler.filters or ()
+        if isinstance(flt.callback, CallbackQueryFilter)
+    }
+    kinds = callback_classes()
+    assert set(kinds) == handled
+    prefixes = [kind.__prefix__ for kind in kinds]
+    assert len(set(prefixes)) == len(prefixes) == 23
 
 
 async def test_a_magic_filter_on_the_loop_keeps_its_meaning() -> None:

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from bot import insights
 from bot.app import Application
+from bot.domain import insights
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
 from tests.helpers import join

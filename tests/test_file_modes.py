@@ -126,7 +126,7 @@ async def test_secure_delete_overwrites_what_a_customer_forgot(
             storage._quick.execute("PRAGMA secure_delete").fetchone()[0],
         ]
         assert values == [1, 1, 1]  # every connection, the one on the event loop too
-        from bot.tokens import new_card_identity
+        from bot.domain.tokens import new_card_identity
 
         name, phone = "Zebulon Quartermaine", "+380509876543"
         customer, _ = await storage.register_customer(4501, name, "en", 0, new_card_identity)

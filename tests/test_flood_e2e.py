@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot import delivery
+from bot.services import delivery
 from tests.fakeapi import FakeTelegram
 
 Start = Callable[..., Any]

@@ -9,8 +9,8 @@ import stat
 from pathlib import Path
 
 from bot.app import Application
-from bot.program import Program
-from bot.tokens import new_card_identity
+from bot.domain.program.model import Program
+from bot.domain.tokens import new_card_identity
 from storage import EntryKind, SQLiteStorage
 from storage.migrations import MIGRATIONS
 from tests.conftest import TEST_PROGRAM

@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
-import bot.desk
+import bot.domain.desk
 from tests.fakeapi import ApiCall
 from tests.fuzz_scenario import Report, run
 from tests.fuzz_updates import LEGIT_CUSTOMERS
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Detected unknown update type:Run
 def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     with pytest.MonkeyPatch.context() as patch:
         # A spending request's expiry would fire on its own timer, between updates.
-        patch.setattr(bot.desk, "CUSTOMER_CONFIRM_TTL", timedelta(hours=1))
+        patch.setattr(bot.domain.desk, "CUSTOMER_CONFIRM_TTL", timedelta(hours=1))
         return asyncio.run(run(tmp_path_factory.mktemp("fuzz"), UPDATES))
 
 

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from bot import insights
 from bot.app import Application
-from bot.charts import bar_chart
+from bot.domain import insights
 from bot.i18n import build_i18n
+from bot.media.charts import bar_chart
+from bot.services import reports
 from bot.shop import Shop
 from storage import EntryKind, SQLiteStorage
 from tests.conftest import OWNER_ID, TEST_PROGRAM, make_settings
@@ -73,7 +74,7 @@ async def shop(tmp_path: Path) -> Any:
 
 
 async def figures(shop: Shop, first: date, last: date) -> Any:
-    span = insights.between(shop, first, last)
+    span = insights.between(shop.settings.timezone, first, last)
     return await shop.storage.period_figures(span.since, span.until, insights.REVENUE)
 
 
@@ -97,14 +98,14 @@ async def test_figures_match_hand_computed_values(shop: Shop) -> None:
 
 async def test_texts_and_charts_for_empty_and_busy_periods(shop: Shop) -> None:
     with shop.i18n.context(), shop.i18n.use_locale("uk"):
-        empty = insights.between(shop, date(2026, 1, 1), date(2026, 1, 7))
-        text = insights.stats_text(shop, empty, await figures(shop, empty.first, empty.last))
+        empty = insights.between(shop.settings.timezone, date(2026, 1, 1), date(2026, 1, 7))
+        text = reports.stats_text(shop, empty, await figures(shop, empty.first, empty.last))
         assert "2026-01-01" in text and "0,00" in text  # Ukrainian decimal comma
-        busy = insights.between(shop, date(2026, 11, 1), date(2026, 11, 30))
-        text = insights.stats_text(shop, busy, await figures(shop, busy.first, busy.last))
+        busy = insights.between(shop.settings.timezone, date(2026, 11, 1), date(2026, 11, 30))
+        text = reports.stats_text(shop, busy, await figures(shop, busy.first, busy.last))
         assert "340,00" in text and "Carl 3" in text  # 100.00 + 50.00 + 200.00 - 10.00
         busy_figures = await figures(shop, busy.first, busy.last)
-        for chart in await insights.weekly_charts(shop, busy, busy_figures):
+        for chart in await reports.weekly_charts(shop, busy, busy_figures):
             image = Image.open(BytesIO(chart))
             image.verify()
             assert image.size == (1200, 700) and len(chart) < 200_000
@@ -209,7 +210,7 @@ async def test_owner_stats_export_adjust_and_alerts(start_app: Start, fake: Fake
 
 async def test_weekly_series_follow_local_days(shop: Shop) -> None:
     zone = shop.settings.timezone
-    from bot.program import local_midnight
+    from bot.domain.program.rules import local_midnight
 
     bounds = [local_midnight(date(2026, 11, d), zone) for d in (10, 11, 13)]
     series = await shop.storage.weekly_series(bounds)

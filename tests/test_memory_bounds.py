@@ -8,10 +8,10 @@ from typing import Any
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import User
 
-from bot.fsm import ForgetfulMemoryStorage
 from bot.i18n import build_i18n
-from bot.middlewares import RateWindow, ThrottleMiddleware
-from bot.roles import Role
+from bot.telegram.fsm import ForgetfulMemoryStorage
+from bot.telegram.middlewares import RateWindow, ThrottleMiddleware
+from bot.telegram.roles import Role
 
 
 class Clock:
@@ -92,7 +92,7 @@ async def test_fsm_keeps_nothing_for_who_only_wrote_and_forgets_abandoned_steps(
 
 
 def test_the_dispatcher_really_uses_the_forgetful_storage() -> None:
-    from bot.app import create_dispatcher
+    from bot.factory import create_dispatcher
 
     class Settings:
         cashier_bookings_per_minute = 30

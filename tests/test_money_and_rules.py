@@ -6,14 +6,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.money import DEFAULT_MAX_MINOR, AmountError, format_amount, parse_amount
-from bot.program import (
-    DEFAULT_PROGRAM,
+from bot.domain.parsing import DEFAULT_MAX_MINOR, AmountError, parse_amount
+from bot.domain.program.model import DEFAULT_PROGRAM
+from bot.domain.program.rules import (
+    base_earning,
     max_redeemable,
-    points_for_purchase,
     points_value_minor,
     reversal_points,
 )
+
+
+def format_amount(minor: int) -> str:
+    """The plain, locale-free form a cashier may type: 1250 -> '12.50'."""
+    return f"{minor // 100}.{minor % 100:02d}"
 
 
 @given(st.integers(1, DEFAULT_MAX_MINOR))
@@ -81,17 +86,17 @@ def test_float_spellings_never_become_money_silently(value: float) -> None:
 
 
 def test_default_earning_is_one_point_per_unit_rounded_down() -> None:
-    assert points_for_purchase(DEFAULT_PROGRAM, 1250) == 12
-    assert points_for_purchase(DEFAULT_PROGRAM, 99) == 0
-    assert points_for_purchase(DEFAULT_PROGRAM, 100) == 1
+    assert base_earning(DEFAULT_PROGRAM, 1250) == 12
+    assert base_earning(DEFAULT_PROGRAM, 99) == 0
+    assert base_earning(DEFAULT_PROGRAM, 100) == 1
 
 
 def test_minimum_purchase_and_rate() -> None:
     from dataclasses import replace
 
     program = replace(DEFAULT_PROGRAM, min_purchase_minor=500, earn_rate_hundredths=150)
-    assert points_for_purchase(program, 499) == 0
-    assert points_for_purchase(program, 1000) == 15
+    assert base_earning(program, 499) == 0
+    assert base_earning(program, 1000) == 15
 
 
 def test_redeem_limits_balance_and_share() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Application
+from bot.domain.clock import utcnow
 from storage import Audience, EntryKind, OfferKind, Segment, SQLiteStorage
-from storage.sqlite import utcnow
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
 from tests.helpers import seed_customers
@@ -114,7 +114,7 @@ async def test_holdout_customers_never_get_the_offer(
 async def test_automatic_offers_once_per_period(start_app: Start, fake: FakeTelegram) -> None:
     from dataclasses import replace
 
-    from bot.program import AutoOffer, AutoTrigger
+    from bot.domain.program.model import AutoOffer, AutoTrigger
     from tests.conftest import TEST_PROGRAM
 
     program = replace(

@@ -55,7 +55,7 @@ async def test_a_flooding_customer_is_slowed_down_and_others_are_not(
 async def test_a_cashier_booking_too_fast_is_stopped(
     start_app: Any, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.desk")
+    caplog.set_level(logging.INFO, logger="bot.domain.desk")
     from tests.test_desk_e2e import (
         CASHIER_ID,
         book_purchase,
@@ -91,7 +91,8 @@ async def test_webhook_checks_the_secret_and_handles_an_update_once(
 
     import aiohttp
 
-    from bot.app import WEBHOOK_PATH, Application
+    from bot.app import Application
+    from bot.webhook import WEBHOOK_PATH
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

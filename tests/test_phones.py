@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from bot import desk
 from bot.app import Application
 from bot.config import ConfigError, load_settings
-from bot.phones import mask_phone, parse_phone
-from bot.tokens import new_card_identity
+from bot.domain import desk
+from bot.domain.context import Context
+from bot.domain.parsing import mask_phone, parse_phone
+from bot.domain.program.model import DEFAULT_PROGRAM
+from bot.domain.tokens import new_card_identity
 from storage import SQLiteStorage
 from storage.migrations import MIGRATIONS, split_sql
 from tests.fakeapi import TOKEN, FakeTelegram
@@ -120,13 +122,13 @@ async def test_desk_lookup_in_every_market(storage: SQLiteStorage) -> None:
         await storage.set_phone(customer.id, stored)
         owners[stored] = customer.id
     for region, stored, typed in FORMS:
-        shop: Any = SimpleNamespace(storage=storage, settings=SimpleNamespace(phone_region=region))
+        context = Context(storage, DEFAULT_PROGRAM, UTC, phone_region=region)
         for text in typed:
-            found = await desk.find_customers(shop, text)
+            found = await desk.find_customers(context, text)
             assert found is not None, (region, text)
             assert [c.id for c in found] == [owners[stored]], (region, text)
     # The same digits in another country are someone else: no guessing by trailing digits.
-    macedonia: Any = SimpleNamespace(storage=storage, settings=SimpleNamespace(phone_region="MK"))
+    macedonia = Context(storage, DEFAULT_PROGRAM, UTC, phone_region="MK")
     assert not await desk.find_customers(macedonia, "067 123 45 67")
 
 

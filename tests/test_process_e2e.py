@@ -159,8 +159,8 @@ async def test_invalid_program_file_stops_start_up_naming_the_key(
 async def test_broadcast_resumes_after_sigkill_and_nobody_gets_it_twice(
     tmp_path: Path, fake: FakeTelegram
 ) -> None:
+    from bot.domain.clock import utcnow
     from storage import Audience, Segment, SQLiteStorage
-    from storage.sqlite import utcnow
     from tests.helpers import seed_customers
 
     database = tmp_path / "shop.db"

@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import Application
-from bot.program import Earning, Program, Tier
+from bot.domain.clock import utcnow
+from bot.domain.program.model import Earning, Program, Tier
 from storage import EntryKind
-from storage.sqlite import utcnow
 from tests.conftest import TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
 from tests.helpers import join

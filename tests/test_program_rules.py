@@ -10,15 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.program import (
-    DEFAULT_PROGRAM,
-    Earning,
+from bot.domain.program.loader import ProgramError, parse_program
+from bot.domain.program.model import DEFAULT_PROGRAM, Earning, Program, Reward, Tier, TierWindow
+from bot.domain.program.rules import (
     EarnNote,
-    Program,
-    ProgramError,
-    Reward,
-    Tier,
-    TierWindow,
     base_earning,
     birthday_this_year,
     earning_for,
@@ -26,7 +21,6 @@ from bot.program import (
     lot_expiry,
     max_redeemable,
     next_tier,
-    parse_program,
     stamp_rewards,
     tier_window_start,
 )

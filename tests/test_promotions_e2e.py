@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import Application
+from bot.domain.clock import utcnow
 from storage import Audience, BroadcastStatus, Segment
-from storage.sqlite import utcnow
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
 from tests.helpers import seed_customers

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from bot.app import Application
-from bot.broadcast import audience_filter
+from bot.domain.clock import utcnow
+from bot.domain.promotions import audience_filter
 from storage import Audience, Segment, SQLiteStorage
-from storage.sqlite import utcnow
 from tests.conftest import OWNER_ID
 from tests.fakeapi import FakeTelegram
 from tests.helpers import seed_customers

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from aiogram import Bot
 
-from bot.app import create_bot
 from bot.config import ConfigError, load_settings
+from bot.factory import create_bot
 from bot.telegram.session import create_session
 from tests.conftest import make_settings
 from tests.fakeapi import TOKEN, FakeTelegram

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from bot.app import Application
-from bot.redact import REDACTED, RedactSecrets
+from bot.telegram.redact import REDACTED, RedactSecrets
 from tests.fakeapi import TOKEN, FakeTelegram
 from tests.test_desk_e2e import CASHIER_ID, hire_cashier
 

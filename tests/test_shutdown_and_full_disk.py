@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Application
-from bot.tokens import new_card_identity
+from bot.domain.tokens import new_card_identity
 from storage import SQLiteStorage
 from tests.fakeapi import FakeTelegram
 from tests.helpers import join
@@ -69,7 +69,7 @@ async def test_webhook_shutdown_finishes_acknowledged_updates(
 
     import aiohttp
 
-    from bot.app import WEBHOOK_PATH
+    from bot.webhook import WEBHOOK_PATH
     from tests.conftest import TEST_PROGRAM, make_settings
 
     with socket.socket() as probe:

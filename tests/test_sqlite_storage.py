@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.tokens import new_card_identity
+from bot.domain.tokens import new_card_identity
 from storage import EntryKind, SQLiteStorage, open_storage
 from storage.migrations import MIGRATIONS
 

@@ -10,14 +10,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aiogram import Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Update
 
 from bot.app import Application
-from bot.handlers.offers import OfferCompose
-from bot.handlers.promotions import Compose
-from bot.steps import Commands, command_name, states
+from bot.handlers.owner.offers import OfferCompose
+from bot.handlers.owner.promotions import Compose
+from bot.telegram.steps import Commands, command_name, filters_of, handlers_under
 from tests.conftest import OWNER_ID, TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
 from tests.helpers import join
@@ -56,6 +58,24 @@ async def send(app: Application, fake: FakeTelegram, user: dict, text: str) -> l
         f"{sent.kind}: {re.sub(r'[0-9]+', '#', sent.content)}"
         for sent in fake.messages(user["id"])[before:]
     ]
+
+
+def states(router: Router) -> list[State]:
+    """Every state the handlers under `router` are filtered by (a group stands for all its
+    states), in a stable order."""
+    found: dict[str, State] = {}
+    for handler in handlers_under(router):
+        for item in filters_of(handler):
+            if not isinstance(item, StateFilter):
+                continue
+            for entry in item.states:
+                if isinstance(entry, State) and entry.state:
+                    found.setdefault(entry.state, entry)
+                elif isinstance(entry, type) and issubclass(entry, StatesGroup):
+                    for state in entry.__all_states__:
+                        if state.state:
+                            found.setdefault(state.state, state)
+    return [found[name] for name in sorted(found)]
 
 
 async def table(app: Application, fake: FakeTelegram, users: Callable[[str], dict]) -> list[str]:

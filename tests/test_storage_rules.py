@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.broadcast import audience_filter
-from bot.insights import REVENUE
-from bot.referrals import decide
+from bot.domain.insights import REVENUE
+from bot.domain.promotions import audience_filter
+from bot.domain.referrals import decide
 from storage import (
     Audience,
     AudienceFilter,

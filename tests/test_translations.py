@@ -9,8 +9,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from bot.catalogs import extract
 from bot.i18n import DOMAIN, LANGUAGES, LOCALES_DIR, build_i18n
+from bot.i18n.extract import extract
 
 TAG = re.compile(r"</?[a-z]+[^>]*>")
 LETTERS = re.compile(r"[A-Za-z]{3,}")

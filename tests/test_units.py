@@ -12,14 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot import tokens
-from bot.card import CardView, render_card
 from bot.config import ConfigError, load_settings, parse_database_url
-from bot.dates import DateError, parse_birthday
-from bot.i18n import LANGUAGES
-from bot.phones import contact_phone, mask_phone
-from bot.program import ProgramError, load_program, money_to_minor, parse_program
-from bot.tokens import (
+from bot.domain import tokens
+from bot.domain.parsing import DateError, contact_phone, mask_phone, parse_birthday
+from bot.domain.program.loader import ProgramError, load_program, money_to_minor, parse_program
+from bot.domain.tokens import (
     PAYLOAD_RE,
     LinkKind,
     format_card_number,
@@ -30,7 +27,9 @@ from bot.tokens import (
     normalize_card_number,
     parse_payload,
 )
-from bot.views import number_formats
+from bot.i18n import LANGUAGES
+from bot.media.card import CardView, render_card
+from bot.texts.numbers import number_formats
 from tests.fakeapi import TOKEN
 from tests.helpers import decode_qr
 

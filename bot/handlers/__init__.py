@@ -5,19 +5,10 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-from bot.filters import PRIVATE_CHAT, OutsidePrivateChat
-from bot.handlers import (
-    common,
-    customer,
-    insights,
-    offers,
-    owner,
-    program,
-    promotions,
-    staff,
-)
+from bot.handlers import cashier, common, customer, owner
 from bot.i18n import CatalogI18n
-from bot.roles import HasRole, Role
+from bot.telegram.filters import PRIVATE_CHAT, OutsidePrivateChat
+from bot.telegram.roles import HasRole, Role
 
 
 def install(root: Router, i18n: CatalogI18n) -> None:
@@ -35,20 +26,15 @@ def install(root: Router, i18n: CatalogI18n) -> None:
     owner_only = HasRole(Role.OWNER)
     owners.message.filter(owner_only)
     owners.callback_query.filter(owner_only)
-    owners.include_routers(
-        owner.build_router(),
-        promotions.build_router(),
-        offers.build_router(),
-        insights.build_router(),
-    )
+    owners.include_routers(*owner.build_routers())
     # Staff come before customers: their filters (role, state, link kind) are narrow, and
     # what they do not take falls through to the customer's side.
     root.include_routers(
         owners,
-        staff.build_router(),
-        staff.build_customer_answers(),
-        program.build_router(),
-        promotions.build_opt_out_router(),
+        cashier.build_router(),
+        customer.build_answers_router(),
+        customer.build_program_router(),
+        customer.build_opt_out_router(),
         customer.build_router(i18n),
         common.build_router(),
     )

@@ -1,1 +1,1 @@
-"""Telegram plumbing: session, pacing, middlewares, filters."""
+"""Talking to Telegram: middlewares, steps, filters and roles, messages to others, links."""

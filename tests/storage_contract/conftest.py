@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.broadcast import audience_filter
+from bot.domain.promotions import audience_filter
 from storage import AudienceRule, SQLiteStorage, Storage
 from tests.helpers import seed_customers
 

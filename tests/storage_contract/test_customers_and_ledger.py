@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.tokens import new_card_identity
+from bot.domain.tokens import new_card_identity
 from storage import EntryKind, InsufficientPoints, NotFound, OperationConflict, Storage
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.tokens import new_card_identity
+from bot.domain.tokens import new_card_identity
 from storage import EntryKind, Storage
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ async def test_spending_takes_the_oldest_points_first(storage: Storage) -> None:
 
 
 async def test_refund_takes_points_from_its_own_purchase_first(storage: Storage) -> None:
-    from bot.program import reversal_points
+    from bot.domain.program.rules import reversal_points
 
     customer = await join(storage, 2)
     await storage.book(customer, EntryKind.ADJUST, 100, "old", expires_at=NOW)
@@ -66,7 +66,7 @@ async def test_marks_claim_once(storage: Storage) -> None:
 
 
 async def test_spend_counts_purchases_less_refunds_in_the_window(storage: Storage) -> None:
-    from bot.program import reversal_points
+    from bot.domain.program.rules import reversal_points
 
     customer = await join(storage, 6)
     bought = await storage.book(customer, EntryKind.PURCHASE, 100, "p1", bill_minor=100_00)

@@ -18,8 +18,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bot.program import reversal_points
-from bot.tokens import new_card_identity
+from bot.domain.program.rules import reversal_points
+from bot.domain.tokens import new_card_identity
 from storage import (
     EntryKind,
     InsufficientPoints,

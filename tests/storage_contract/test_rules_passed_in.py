@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.referrals import decide
-from bot.tokens import new_card_identity
+from bot.domain.clock import utcnow
+from bot.domain.referrals import decide
+from bot.domain.tokens import new_card_identity
 from storage import (
     Audience,
     AudienceFilter,
@@ -19,7 +20,6 @@ from storage import (
     Storage,
 )
 from storage.ports import ReferralVerdict
-from storage.sqlite import utcnow
 from tests.storage_contract.conftest import Backend
 
 TERMS = ReferralTerms(10_00, 30, 50, 0, utcnow() - timedelta(days=1), None)
@@ -65,7 +65,7 @@ async def test_a_rule_that_decides_nothing_leaves_the_referral_waiting(storage: 
 
 
 async def test_revenue_counts_the_kinds_the_domain_names(storage: Storage) -> None:
-    from bot.program import reversal_points
+    from bot.domain.program.rules import reversal_points
 
     customer, _ = await storage.register_customer(3, "C", "en", 0, new_card_identity)
     bought = await storage.book(customer.id, EntryKind.PURCHASE, 50, "b", bill_minor=50_00)

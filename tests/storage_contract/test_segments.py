@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot.tokens import new_card_identity
+from bot.domain.clock import utcnow
+from bot.domain.tokens import new_card_identity
 from storage import Audience, EntryKind, Segment, Storage
-from storage.sqlite import utcnow
 from tests.storage_contract.conftest import Backend
 
 

@@ -1,0 +1,9 @@
+"""The one clock of the domain: aware UTC time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

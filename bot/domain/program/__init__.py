@@ -1,0 +1,1 @@
+"""The loyalty program: its model, its rules, its file."""

@@ -1,0 +1,35 @@
+"""The sender's card, made on their first contact (whatever they first sent)."""
+
+from __future__ import annotations
+
+from aiogram.types import User
+
+from bot.domain import standing as loyalty
+from bot.domain.tokens import new_card_identity
+from bot.shop import Shop
+from bot.telegram.middlewares import display_name
+from storage import Customer
+
+
+async def ensure_customer(
+    shop: Shop,
+    user: User,
+    customer: Customer | None,
+    referrer: Customer | None = None,
+    source: str = "link",
+) -> Customer:
+    if customer is not None:
+        return customer
+    invited = referrer is not None and shop.program.referrals and referrer.telegram_id != user.id
+    registered, _created = await shop.storage.register_customer(
+        telegram_id=user.id,
+        name=display_name(user),
+        language=shop.i18n.current_locale,
+        welcome_points=shop.program.welcome_bonus,
+        new_card=new_card_identity,
+        welcome_expires_at=loyalty.expiry_from_now(shop.context),
+        tier=shop.program.tiers[0].name,
+        referrer_id=referrer.id if invited and referrer else None,
+        referral_source=source,
+    )
+    return registered

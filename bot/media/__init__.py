@@ -1,0 +1,1 @@
+"""Pictures: the card, the owner's charts, reading QR codes from photos."""

@@ -1,0 +1,1 @@
+"""Long-running work beside the handlers: card delivery, the broadcaster, scheduled jobs."""
