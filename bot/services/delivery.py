@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 from aiogram import Bot
@@ -35,6 +36,10 @@ async def send_card(
         shop.settings.shop_name,
         await card_link(bot, customer.card_payload),
     )
+    # The shop's look is part of the picture, so of its cache key: a new palette or logo
+    # means a new upload, never an old file_id.
+    look = await shop.storage.branding()
+    view = dataclasses.replace(view, palette=look.palette or "", logo_digest=look.logo_digest or "")
     key = view.cache_key()
     caption = card_caption(customer, shop.program, standing, shop.settings.shop_name)
     offers = await shop.storage.offers_for(customer.id, shop.context.now())
@@ -51,7 +56,8 @@ async def send_card(
         except TelegramBadRequest as exc:
             # e.g. the bot token changed and the old file_id means nothing to Telegram now.
             log.info("cached card picture refused (%s); uploading again", exc.message)
-    png = await asyncio.to_thread(render_card, view)
+    logo = await shop.storage.logo() if look.logo_digest else None
+    png = await asyncio.to_thread(render_card, view, logo)
     sent = await bot.send_photo(
         chat_id,
         BufferedInputFile(png, filename="card.png"),
