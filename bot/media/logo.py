@@ -47,15 +47,15 @@ def normalise_logo(data: bytes) -> Logo:
             if probe.width * probe.height > MAX_PIXELS:
                 raise LogoRefused(LogoProblem.TOO_MANY_PIXELS)
             probe.verify()  # structure and checksums, without decoding the pixels
-            image = Image.open(BytesIO(data))  # verify() leaves the image unusable
-            image.load()
+            opened = Image.open(BytesIO(data))  # verify() leaves the image unusable
+            opened.load()
     except LogoRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LogoRefused(LogoProblem.TOO_MANY_PIXELS) from None
     except Exception:  # Pillow raises many kinds on broken or foreign data
         raise LogoRefused(LogoProblem.NOT_AN_IMAGE) from None
-    image = ImageOps.exif_transpose(image).convert("RGBA")
+    image = ImageOps.exif_transpose(opened).convert("RGBA")
     image.thumbnail((LOGO_SIDE, LOGO_SIDE), Image.Resampling.LANCZOS)
     out = BytesIO()
     image.save(out, format="PNG", optimize=True)
