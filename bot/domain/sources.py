@@ -14,7 +14,7 @@ PRESETS: dict[str, str] = {
     "window": N_("In the window"),
     "table": N_("On the tables"),
     "flyer": N_("Flyer"),
-    "instagram": N_("Instagram"),
+    "instagram": N_("On Instagram"),
 }
 
 # How /stats names those who came without a tag (see storage's join sources).
