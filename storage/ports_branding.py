@@ -41,3 +41,7 @@ class Branding(Protocol):
         ...
 
     async def set_palette(self, palette: str) -> None: ...
+
+
+class Presence(JoinSources, Branding, Protocol):
+    """Both of this module's ports: part of `storage.ports.Storage`."""

@@ -27,6 +27,8 @@ RESERVED_SOURCES = frozenset({"direct", "referral"})
 
 
 def new_payload(kind: LinkKind) -> str:
+    if kind is LinkKind.JOIN:
+        raise ValueError("a join link carries a source tag, not a random token: join_payload")
     # 16 random bytes -> 22 url-safe characters; with the prefix 24, well under Telegram's 64.
     return f"{kind.value}_{secrets.token_urlsafe(16)}"
 
