@@ -34,6 +34,10 @@ class Logo:
     digest: str  # names the picture in the card's cache key
 
 
+def digest_of(png: bytes) -> str:
+    return hashlib.sha256(png).hexdigest()[:16]
+
+
 def normalise_logo(data: bytes) -> Logo:
     """The logo to store, or LogoRefused saying what is wrong with `data`."""
     if len(data) > MAX_BYTES:
@@ -60,4 +64,4 @@ def normalise_logo(data: bytes) -> Logo:
     out = BytesIO()
     image.save(out, format="PNG", optimize=True)
     png = out.getvalue()
-    return Logo(png, hashlib.sha256(png).hexdigest()[:16])
+    return Logo(png, digest_of(png))

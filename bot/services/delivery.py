@@ -12,6 +12,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyKeyboard
 
 from bot.domain import standing as loyalty
 from bot.media.card import render_card
+from bot.media.logo import digest_of
 from bot.shop import Shop
 from bot.telegram.links import card_link
 from bot.texts.common import offer_line
@@ -57,6 +58,10 @@ async def send_card(
             # e.g. the bot token changed and the old file_id means nothing to Telegram now.
             log.info("cached card picture refused (%s); uploading again", exc.message)
     logo = await shop.storage.logo() if look.logo_digest else None
+    if logo is not None and digest_of(logo) != view.logo_digest:
+        # The logo changed since the look was read: the key names the one drawn.
+        view = dataclasses.replace(view, logo_digest=digest_of(logo))
+        key = view.cache_key()
     png = await asyncio.to_thread(render_card, view, logo)
     sent = await bot.send_photo(
         chat_id,
