@@ -12,13 +12,16 @@ from aiogram.utils.deep_linking import create_deep_link
 from babel.messages.pofile import read_po
 from PIL import Image, ImageChops, ImageDraw
 
+from bot.domain.program.model import DEFAULT_PROGRAM, Earning
 from bot.domain.sources import parse_source, ranked
 from bot.domain.tokens import LinkKind, join_payload, parse_payload, valid_source
+from bot.i18n import build_i18n
 from bot.media.card import _font, render_card
 from bot.media.logo import LOGO_SIDE, MAX_PIXELS, LogoProblem, LogoRefused, normalise_logo
 from bot.media.palettes import PALETTES, palette
 from bot.media.poster import A4, Layout, PosterView, render_files, render_poster
 from bot.media.swatches import render_swatches
+from bot.texts import poster as texts
 from tests.helpers import decode_qr
 from tests.test_units import view as card_view
 
@@ -255,3 +258,24 @@ def test_decompression_bombs_are_refused_from_the_header() -> None:
     with pytest.raises(LogoRefused) as refused:
         normalise_logo(bomb)
     assert refused.value.problem is LogoProblem.TOO_MANY_PIXELS
+
+
+# --- the poster's words ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("earning", "language", "word"),
+    [
+        (Earning.POINTS, "en", "points"),
+        (Earning.STAMPS, "en", "stamp"),
+        (Earning.CASHBACK, "en", "cashback"),
+        (Earning.STAMPS, "uk", "штамп"),
+        (Earning.POINTS, "th", "แต้ม"),
+    ],
+)
+def test_the_third_step_follows_the_program(earning: Earning, language: str, word: str) -> None:
+    i18n = build_i18n()
+    program = replace(DEFAULT_PROGRAM, earning=earning)
+    with i18n.context(), i18n.use_locale(language):
+        words = texts.poster_view("Shop", program, LINK, "loyalty_test_bot", "")
+    assert word in words.steps[2] and words.link_text == "t.me/loyalty_test_bot"
