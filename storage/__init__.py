@@ -22,6 +22,13 @@ from storage.ports import (
     Revenue,
     Storage,
 )
+from storage.ports_branding import (
+    DIRECT_SOURCE,
+    REFERRAL_SOURCE,
+    Branding,
+    BrandingState,
+    JoinSources,
+)
 from storage.records import (
     Audience,
     Booking,
@@ -59,11 +66,15 @@ from storage.records import (
 from storage.sqlite import SQLiteStorage
 
 __all__ = [
+    "DIRECT_SOURCE",
+    "REFERRAL_SOURCE",
     "Audience",
     "AudienceFilter",
     "AudienceRule",
     "Booking",
     "BookingRules",
+    "Branding",
+    "BrandingState",
     "Broadcast",
     "BroadcastStatus",
     "Claim",
@@ -75,6 +86,7 @@ __all__ = [
     "GroupResponse",
     "InsufficientPoints",
     "InviteOutcome",
+    "JoinSources",
     "LedgerEntry",
     "NotFound",
     "NothingToReverse",

@@ -3,8 +3,7 @@ rules the domain passes into storage transactions.
 
 The bot depends on these ports only; `tests/storage_contract/` holds what every backend must
 pass. Business decisions stay out of the backends: they arrive as pure functions or specs the
-domain defines (`BookingRules`, `ReversalRule`, `ReferralRule`, `Revenue`, `AudienceRule`).
-"""
+domain defines (`BookingRules`, `ReversalRule`, `ReferralRule`, `Revenue`, `AudienceRule`)."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from storage.ports_branding import Presence
 from storage.records import (
     Audience,
     Booking,
@@ -394,6 +394,7 @@ class Storage(
     Promotions,
     Offers,
     Reports,
+    Presence,
     Protocol,
 ):
     """Everything the bot asks of storage."""

@@ -145,12 +145,19 @@ class CardRenders:
         self.drawn: dict[tuple[str, ...], bytes] = {}
         self.count = 0
 
-    def __call__(self, view: CardView) -> bytes:
-        kind = (re.sub(r"\d", "", view.holder), view.label_holder, view.tier, view.stamps)
+    def __call__(self, view: CardView, logo: bytes | None = None) -> bytes:
+        kind = (
+            re.sub(r"\d", "", view.holder),
+            view.label_holder,
+            view.tier,
+            view.stamps,
+            view.palette,
+            view.logo_digest,
+        )
         if self.reuse and kind in self.drawn:
             return self.drawn[kind]
         self.count += 1
-        self.drawn[kind] = png = render_card(view)
+        self.drawn[kind] = png = render_card(view, logo)
         return png
 
 

@@ -41,7 +41,7 @@ async def test_forty_customers_at_once_each_get_their_card_once(
     # sends out by itself; a server with more cores draws them at once. A ready picture
     # keeps the burst a burst.
     png = small_png()
-    monkeypatch.setattr(delivery, "render_card", lambda view: png)
+    monkeypatch.setattr(delivery, "render_card", lambda view, logo=None: png)
     await start_app()
     fake.limit_sends(30)
     users = [fake.user(20_000 + index, f"Guest {index}") for index in range(40)]

@@ -17,7 +17,9 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Update
 
 from bot.app import Application
+from bot.handlers.owner.branding import LogoSteps
 from bot.handlers.owner.offers import OfferCompose
+from bot.handlers.owner.poster import PosterSteps
 from bot.handlers.owner.promotions import Compose
 from bot.telegram.steps import Commands, command_name, filters_of, handlers_under
 from tests.conftest import OWNER_ID, TEST_PROGRAM
@@ -78,29 +80,37 @@ def states(router: Router) -> list[State]:
     return [found[name] for name in sorted(found)]
 
 
-async def table(app: Application, fake: FakeTelegram, users: Callable[[str], dict]) -> list[str]:
+# A customer's messages are throttled (20 in 10 s): each sends at most this many commands.
+STEPS_PER_USER = 12
+
+
+async def table(
+    app: Application, fake: FakeTelegram, users: Callable[[str, int], dict]
+) -> list[str]:
     """Each registered command, first from no step, then from every step: the same replies
-    and the same state after. Returns the failures."""
+    and the same state after. Returns the failures. `users(command, batch)`: who sends it,
+    each sender from no step first, then from at most `STEPS_PER_USER` steps."""
     commands = Commands.of(app.dispatcher)
     steps = states(app.dispatcher)
     failures = []
     for name in sorted(commands.anywhere):
-        user = users(name)
-        state = context(app, user["id"])
-        await state.clear()
-        expected = await send(app, fake, user, f"/{name}")
-        expected_state = await state.get_state()
-        assert expected, f"/{name} answers nothing"
-        for step in steps:
+        for batch in range(0, len(steps), STEPS_PER_USER):
+            user = users(name, batch // STEPS_PER_USER)
+            state = context(app, user["id"])
             await state.clear()
-            await state.set_state(step)
-            got = await send(app, fake, user, f"/{name}")
-            after = await state.get_state()
-            if got != expected or after != expected_state:
-                failures.append(
-                    f"/{name} in {step.state}: {got} (state {after}), "
-                    f"not {expected} (state {expected_state})"
-                )
+            expected = await send(app, fake, user, f"/{name}")
+            expected_state = await state.get_state()
+            assert expected, f"/{name} answers nothing"
+            for step in steps[batch : batch + STEPS_PER_USER]:
+                await state.clear()
+                await state.set_state(step)
+                got = await send(app, fake, user, f"/{name}")
+                after = await state.get_state()
+                if got != expected or after != expected_state:
+                    failures.append(
+                        f"/{name} in {step.state}: {got} (state {after}), "
+                        f"not {expected} (state {expected_state})"
+                    )
     return failures
 
 
@@ -144,12 +154,14 @@ async def test_every_command_from_every_step_as_a_customer(
     start_app: Start, fake: FakeTelegram
 ) -> None:
     app: Application = await start_app(PROGRAM)
-    users: dict[str, dict] = {}
-    # One customer per command: a customer's messages are throttled (20 in 10 s).
+    users: dict[tuple[str, int], dict] = {}
+    # Customers per command and batch of steps: a customer's messages are throttled.
+    batches = (len(states(app.dispatcher)) + STEPS_PER_USER - 1) // STEPS_PER_USER
     for index, name in enumerate(sorted(Commands.of(app.dispatcher).anywhere)):
-        users[name] = fake.user(7000 + index, f"Guest{index}")
-        await join(fake, users[name])
-    failures = await table(app, fake, users.__getitem__)
+        for batch in range(batches):
+            users[name, batch] = fake.user(7000 + index * 10 + batch, f"Guest{index}")
+            await join(fake, users[name, batch])
+    failures = await table(app, fake, lambda name, batch: users[name, batch])
     assert not failures, "\n".join(failures)
 
 
@@ -159,7 +171,7 @@ async def test_every_command_from_every_step_as_the_owner(
     app: Application = await start_app(PROGRAM)
     owner = fake.user(OWNER_ID, "Olga")
     await join(fake, owner)
-    failures = await table(app, fake, lambda _name: owner)
+    failures = await table(app, fake, lambda _name, _batch: owner)
     assert not failures, "\n".join(failures)
 
 
@@ -173,6 +185,11 @@ async def test_a_steps_own_commands_keep_their_meaning(
     cancelled: list[tuple[State, str]] = [
         *((step, "The promotion was discarded.") for step in Compose.__all_states__),
         *((step, "The offer was discarded.") for step in OfferCompose.__all_states__),
+        *(
+            (step, "No poster, then. Send /poster to start again.")
+            for step in PosterSteps.__all_states__
+        ),
+        *((step, "The logo stays as it was.") for step in LogoSteps.__all_states__),
     ]
     for step, reply in cancelled:
         await state.set_state(step)

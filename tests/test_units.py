@@ -41,13 +41,15 @@ TODAY = date(2026, 11, 23)
 
 def test_payloads_are_short_random_and_parse_back() -> None:
     seen = set()
-    for kind in LinkKind:
+    for kind in (LinkKind.CARD, LinkKind.STAFF_INVITE, LinkKind.REFERRAL):
         for _ in range(200):
             payload = new_payload(kind)
             assert PAYLOAD_RE.match(payload) and len(payload) <= 64
             assert parse_payload(payload) == (kind, payload)
             seen.add(payload)
     assert len(seen) == 600
+    with pytest.raises(ValueError):
+        new_payload(LinkKind.JOIN)  # a join link's payload is its source tag
 
 
 @given(st.text(max_size=80))

@@ -15,18 +15,43 @@ class LinkKind(StrEnum):
     CARD = "c"
     STAFF_INVITE = "s"
     REFERRAL = "r"
+    JOIN = "j"  # a shop's public join link (poster, flyer): `j_<source tag>`
+
+
+# A join link's source tag: short, lowercase, readable on a poster; the whole payload stays
+# far under Telegram's 64-character start parameter.
+SOURCE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?$")
+SOURCE_MAX = 24
+# Names /stats uses for customers who came without a poster's tag; never a poster's tag.
+RESERVED_SOURCES = frozenset({"direct", "referral"})
 
 
 def new_payload(kind: LinkKind) -> str:
+    if kind is LinkKind.JOIN:
+        raise ValueError("a join link carries a source tag, not a random token: join_payload")
     # 16 random bytes -> 22 url-safe characters; with the prefix 24, well under Telegram's 64.
     return f"{kind.value}_{secrets.token_urlsafe(16)}"
 
 
+def valid_source(tag: str) -> bool:
+    """A source tag an owner may put on a join link."""
+    return bool(SOURCE_RE.match(tag)) and tag not in RESERVED_SOURCES
+
+
+def join_payload(source: str) -> str:
+    if not valid_source(source):
+        raise ValueError(f"not a source tag: {source!r}")
+    return f"{LinkKind.JOIN.value}_{source}"
+
+
 def parse_payload(text: str | None) -> tuple[LinkKind, str] | None:
-    """(kind, whole payload) for a well-formed payload, else None. Never raises."""
+    """(kind, whole payload) for a well-formed payload, else None. Never raises.
+    For a join link, the second item is the source tag alone."""
     if not text or not PAYLOAD_RE.match(text):
         return None
     prefix, sep, rest = text.partition("_")
+    if prefix == LinkKind.JOIN.value and sep:
+        return (LinkKind.JOIN, rest) if valid_source(rest) else None
     if not sep or len(rest) < 16:
         return None
     try:

@@ -13,14 +13,13 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
 
-RENDER_VERSION = "2"  # bump when the layout changes so cached file_ids are not reused
+from bot.media.palettes import Palette, palette
+
+RENDER_VERSION = "3"  # bump when the layout changes so cached file_ids are not reused
 WIDTH, HEIGHT = 1200, 740
 MARGIN = 60
 QR_BOX = 470
-BACKGROUND = (24, 54, 86)
-ACCENT = (242, 183, 5)
-INK = (255, 255, 255)
-MUTED = (170, 192, 214)
+LOGO_BOX = 112  # the logo's patch, top right above the QR: small, so the card stays readable
 
 _LATIN_FONT = next((fontpkg_noto_sans.ROOT / "files").glob("NotoSans[[]*.ttf"))
 _THAI_FONT = next((fontpkg_noto_sans_thai.ROOT / "files").glob("NotoSansThai*.ttf"))
@@ -42,6 +41,8 @@ class CardView:
     label_tier: str
     footer: str
     stamps: str = ""  # "filled/total" on a stamp card: drawn as circles in place of the tier
+    palette: str = ""  # a key of bot.media.palettes (empty: the default)
+    logo_digest: str = ""  # the logo drawn (empty: none); its bytes go to render_card
 
     def cache_key(self) -> str:
         digest = hashlib.sha256("\x1f".join((RENDER_VERSION, *astuple(self))).encode())
@@ -106,30 +107,60 @@ def qr_image(link: str, box_size: int) -> Image.Image:
     return code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
 
 
-def _draw_stamps(draw: ImageDraw.ImageDraw, xy: tuple[int, int], stamps: str, width: int) -> None:
+def logo_image(png: bytes, box: int) -> Image.Image:
+    """The stored logo scaled to fit a square of `box` pixels, with its transparency."""
+    logo = Image.open(BytesIO(png)).convert("RGBA")
+    logo.thumbnail((box, box), Image.Resampling.LANCZOS)
+    return logo
+
+
+def paste_logo(image: Image.Image, png: bytes, xy: tuple[int, int], box: int) -> None:
+    """The logo centred on a white rounded patch: dark and transparent logos stay visible
+    on any palette."""
+    x, y = xy
+    ImageDraw.Draw(image).rounded_rectangle(
+        (x, y, x + box, y + box), radius=box // 8, fill=(255, 255, 255)
+    )
+    pad = box // 10
+    logo = logo_image(png, box - 2 * pad)
+    image.paste(
+        logo, (x + (box - logo.width) // 2, y + (box - logo.height) // 2), logo.getchannel("A")
+    )
+
+
+def _draw_stamps(
+    draw: ImageDraw.ImageDraw, xy: tuple[int, int], stamps: str, width: int, colours: Palette
+) -> None:
     """A row of filled and empty circles; as "7 / 20" text when they would not fit."""
     filled, total = (int(part) for part in stamps.split("/"))
     x, y = xy
     step = width // max(total, 1)
     if step < 24:
-        draw_text(draw, (x, y - 4), f"{filled} / {total}", 44, INK, True)
+        draw_text(draw, (x, y - 4), f"{filled} / {total}", 44, colours.ink, True)
         return
     size = min(step - 8, 44)
     for index in range(total):
         box = (x + index * step, y, x + index * step + size, y + size)
         if index < filled:
-            draw.ellipse(box, fill=ACCENT)
+            draw.ellipse(box, fill=colours.accent)
         else:
-            draw.ellipse(box, outline=MUTED, width=3)
+            draw.ellipse(box, outline=colours.muted, width=3)
 
 
-def render_card(view: CardView) -> bytes:
-    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+def render_card(view: CardView, logo: bytes | None = None) -> bytes:
+    """`logo`: the stored logo whose digest is `view.logo_digest`, drawn when both are set."""
+    colours = palette(view.palette)
+    ink, muted = colours.ink, colours.muted
+    image = Image.new("RGB", (WIDTH, HEIGHT), colours.background)
     draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, WIDTH, 14), fill=ACCENT)
+    draw.rectangle((0, 0, WIDTH, 14), fill=colours.accent)
 
     text_width_max = WIDTH - QR_BOX - 3 * MARGIN
-    draw_text(draw, (MARGIN, 50), fit(view.shop_name, 58, WIDTH - 2 * MARGIN, True), 58, INK, True)
+    name_width = WIDTH - 2 * MARGIN
+    if logo is not None and view.logo_digest:
+        paste_logo(image, logo, (WIDTH - MARGIN - LOGO_BOX, 28), LOGO_BOX)
+        name_width -= LOGO_BOX + 24
+    draw_text(draw, (MARGIN, 50), fit(view.shop_name, 58, name_width, True), 58, ink, True)
 
     rows = (
         (view.label_holder, view.holder, 44, 160),
@@ -138,11 +169,11 @@ def render_card(view: CardView) -> bytes:
         (view.label_tier, view.tier, 44, 560),
     )
     for label, value, size, top in rows:
-        draw_text(draw, (MARGIN, top), fit(label, 28, text_width_max), 28, MUTED)
+        draw_text(draw, (MARGIN, top), fit(label, 28, text_width_max), 28, muted)
         if view.stamps and label == view.label_tier:
-            _draw_stamps(draw, (MARGIN, top + 40), view.stamps, text_width_max)
+            _draw_stamps(draw, (MARGIN, top + 40), view.stamps, text_width_max, colours)
             continue
-        draw_text(draw, (MARGIN, top + 36), fit(value, size, text_width_max, True), size, INK, True)
+        draw_text(draw, (MARGIN, top + 36), fit(value, size, text_width_max, True), size, ink, True)
 
     # A white quiet zone around the code keeps it readable on a dark card.
     qr_left, qr_top = WIDTH - MARGIN - QR_BOX, 150
@@ -154,7 +185,7 @@ def render_card(view: CardView) -> bytes:
     code = qr_image(view.link, box)
     image.paste(code, (qr_left + (QR_BOX - code.width) // 2, qr_top + (QR_BOX - code.height) // 2))
 
-    draw_text(draw, (MARGIN, HEIGHT - 70), fit(view.footer, 28, WIDTH - 2 * MARGIN), 28, MUTED)
+    draw_text(draw, (MARGIN, HEIGHT - 70), fit(view.footer, 28, WIDTH - 2 * MARGIN), 28, muted)
     out = BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -215,11 +215,12 @@ class Jobs:
         await shop.storage.set_job_day("digest", today)
         span = insights.period(shop.settings.timezone, 7, today - timedelta(days=1))
         figures = await shop.storage.period_figures(span.since, span.until, insights.REVENUE)
+        sources = await shop.storage.join_sources(span.since, span.until)
         for owner in shop.settings.owner_ids:
             record = await shop.storage.customer_by_telegram(owner)
             with speaking(shop, record.language if record else None):
                 text = _("<b>Your week at {shop}</b>", shop=escape(shop.settings.shop_name))
-                text += "\n" + reports.stats_text(shop, span, figures)
+                text += "\n" + reports.stats_text(shop, span, figures, sources)
                 chart = (await reports.weekly_charts(shop, span, figures))[0]
             try:
                 await self.bot.send_message(owner, text)

@@ -8,6 +8,7 @@ from html import escape
 
 from bot.domain.insights import Period, percent
 from bot.domain.program.rules import local_midnight, points_value_minor
+from bot.domain.sources import OTHER_LABELS, PRESETS, ranked
 from bot.i18n import _
 from bot.media.charts import bar_chart
 from bot.shop import Shop
@@ -16,7 +17,16 @@ from bot.texts.numbers import money, number, points
 from storage import PeriodFigures
 
 
-def stats_text(shop: Shop, span: Period, figures: PeriodFigures) -> str:
+def source_name(tag: str) -> str:
+    """A join source as the owner reads it: a preset's or the default's name, else the tag."""
+    label = PRESETS.get(tag) or OTHER_LABELS.get(tag)
+    return _(label) if label else escape(tag)
+
+
+def stats_text(
+    shop: Shop, span: Period, figures: PeriodFigures, sources: dict[str, int] | None = None
+) -> str:
+    """`sources`: new members by join source (`storage.JoinSources.join_sources`)."""
     program = shop.program
     lines = [
         _(
@@ -68,6 +78,9 @@ def stats_text(shop: Shop, span: Period, figures: PeriodFigures) -> str:
             uses=number(figures.offer_uses),
         ),
     ]
+    if sources:
+        listing = ", ".join(f"{source_name(tag)} {number(count)}" for tag, count in ranked(sources))
+        lines.append(_("New members by where they joined: {sources}", sources=listing))
     if figures.cashiers:
         top = ", ".join(f"{escape(name)} {number(count)}" for _id, name, count in figures.cashiers)
         lines.append(_("Busiest cashiers: {cashiers}", cashiers=top))

@@ -240,4 +240,23 @@ MIGRATIONS: list[str] = [
     BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
     UPDATE pending_operations SET operator_id = 0 WHERE kind = 'donation';
     """,
+    # Where each new customer joined from (a poster's source tag), kept apart from
+    # `customers` so registration stays one concern; and the shop's single look (palette,
+    # logo as normalised PNG).
+    """
+    CREATE TABLE join_sources (
+        customer_id INTEGER PRIMARY KEY REFERENCES customers(id),
+        source TEXT NOT NULL CHECK (length(source) BETWEEN 1 AND 24),
+        created_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE branding (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        palette TEXT,
+        logo BLOB,
+        logo_digest TEXT,
+        updated_at TEXT NOT NULL,
+        CHECK ((logo IS NULL) = (logo_digest IS NULL))
+    ) STRICT;
+    """,
 ]

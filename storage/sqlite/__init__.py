@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from storage.files import beside, private_database, read_or_create_secret
 from storage.ports import AudienceRule
+from storage.sqlite.branding import BrandingStore
 from storage.sqlite.customers import CustomerStore
 from storage.sqlite.engine import Connection, utcnow
 from storage.sqlite.grants import GrantStore
+from storage.sqlite.join_sources import JoinSourceStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.offers import OfferStore
 from storage.sqlite.pending import PendingStore
@@ -31,6 +33,8 @@ class SQLiteStorage(
     PromotionStore,
     OfferStore,
     ReportStore,
+    JoinSourceStore,
+    BrandingStore,
 ):
     """The `storage.ports.Storage` interface over one SQLite file."""
 

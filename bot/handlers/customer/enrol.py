@@ -17,11 +17,13 @@ async def ensure_customer(
     customer: Customer | None,
     referrer: Customer | None = None,
     source: str = "link",
+    join_source: str | None = None,
 ) -> Customer:
+    """`join_source`: a poster's source tag, recorded only for a card made now."""
     if customer is not None:
         return customer
     invited = referrer is not None and shop.program.referrals and referrer.telegram_id != user.id
-    registered, _created = await shop.storage.register_customer(
+    registered, created = await shop.storage.register_customer(
         telegram_id=user.id,
         name=display_name(user),
         language=shop.i18n.current_locale,
@@ -32,4 +34,8 @@ async def ensure_customer(
         referrer_id=referrer.id if invited and referrer else None,
         referral_source=source,
     )
+    if created and join_source is not None:
+        # A second, separate write: registration stays one concern of its own, and should
+        # the bot stop in between, the customer is only counted as "direct" in /stats.
+        await shop.storage.record_join_source(registered.id, join_source)
     return registered

@@ -1,4 +1,4 @@
-"""Joining: /start (plain, or through a card, referral or stale link) and /help."""
+"""Joining: /start (plain, or through a card, referral, poster or stale link) and /help."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ async def start(
     elif link and link[0] is LinkKind.CARD:
         # Someone else's card scanned by a newcomer: they join with its holder as friend.
         referrer, source = await shop.storage.customer_by_payload(link[1]), "card"
-    customer = await ensure_customer(shop, message.from_user, customer, referrer, source)
+    poster = link[1] if link and link[0] is LinkKind.JOIN else None
+    customer = await ensure_customer(shop, message.from_user, customer, referrer, source, poster)
     if link and link[0] is LinkKind.CARD and link[1] != customer.card_payload:
         await message.answer(_("That QR code is another customer's card. Here is your own card."))
     elif link and link[0] is LinkKind.REFERRAL and not is_new:
@@ -48,7 +49,7 @@ async def start(
         )
     elif link and link[0] is LinkKind.REFERRAL and referrer is None:
         await message.answer(_("This invitation link is not valid any more."))
-    elif link and link[0] is not LinkKind.CARD and link[0] is not LinkKind.REFERRAL:
+    elif link and link[0] not in (LinkKind.CARD, LinkKind.REFERRAL, LinkKind.JOIN):
         await message.answer(_("This link has expired or was already used."))
     if not is_new:
         await send_card(bot, shop, customer, message.chat.id, main_menu())

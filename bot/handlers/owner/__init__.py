@@ -5,9 +5,12 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
-from bot.handlers.owner import backup, offers, promotions, referrals, staff, stats
+from bot.handlers.owner import backup, branding, offers, poster, promotions, referrals, staff, stats
+from bot.handlers.owner.branding import LogoSteps
 from bot.handlers.owner.offers import OfferCompose
+from bot.handlers.owner.poster import PosterSteps
 from bot.handlers.owner.promotions import Compose
+from bot.keyboards.branding import LogoCb, PaletteCb
 from bot.keyboards.owner import (
     AudienceCb,
     BroadcastCb,
@@ -21,6 +24,7 @@ from bot.keyboards.owner import (
     StaffInviteCb,
     StatsCb,
 )
+from bot.keyboards.poster import PosterLanguageCb, PosterLayoutCb, PosterSourceCb
 from bot.telegram.filters import OnLoop
 from bot.telegram.roles import HasRole, Role
 
@@ -33,6 +37,7 @@ def build_routers() -> tuple[Router, ...]:
         build_promotions_router(),
         build_offers_router(),
         build_stats_router(),
+        build_branding_router(),
     )
 
 
@@ -92,4 +97,32 @@ def build_stats_router() -> Router:
     router.callback_query.register(stats.stats_period, StatsCb.filter(), owner_only)
     router.message.register(stats.export, Command("export"), owner_only)
     router.message.register(stats.adjust, Command("adjust"), owner_only)
+    return router
+
+
+def build_branding_router() -> Router:
+    """Posters for the counter, the logo and the card colours."""
+    router = Router(name="branding")
+    owner_only = HasRole(Role.OWNER)
+    message, callback = router.message, router.callback_query
+    message.register(poster.poster, Command("poster"), owner_only)
+    message.register(poster.cancel, Command("cancel"), owner_only, StateFilter(PosterSteps))
+    message.register(
+        poster.source_typed, StateFilter(PosterSteps.source), owner_only, OnLoop(F.text)
+    )
+    callback.register(poster.source_chosen, PosterSourceCb.filter(), owner_only)
+    callback.register(poster.language_chosen, PosterLanguageCb.filter(), owner_only)
+    callback.register(poster.layout_chosen, PosterLayoutCb.filter(), owner_only)
+    message.register(branding.logo, Command("logo"), owner_only)
+    message.register(branding.cancel, Command("cancel"), owner_only, StateFilter(LogoSteps))
+    message.register(
+        branding.logo_sent,
+        StateFilter(LogoSteps.picture),
+        owner_only,
+        OnLoop(F.photo | F.document),
+    )
+    message.register(branding.logo_text, StateFilter(LogoSteps.picture), owner_only)
+    callback.register(branding.logo_action, LogoCb.filter(), owner_only)
+    message.register(branding.colors, Command("colors"), owner_only)
+    callback.register(branding.palette_chosen, PaletteCb.filter(), owner_only)
     return router

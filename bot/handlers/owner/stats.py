@@ -27,8 +27,9 @@ ADJUST_RE = re.compile(r"^(\S+(?:\s\S{4})?)\s+([+-]\d{1,6})\s+(.{3,200})$", re.S
 
 async def send_stats(bot: Bot, shop: Shop, chat_id: int, span: insights.Period) -> None:
     figures = await shop.storage.period_figures(span.since, span.until, insights.REVENUE)
+    sources = await shop.storage.join_sources(span.since, span.until)
     await bot.send_message(
-        chat_id, reports.stats_text(shop, span, figures), reply_markup=stats_periods()
+        chat_id, reports.stats_text(shop, span, figures, sources), reply_markup=stats_periods()
     )
     for index, png in enumerate(await reports.weekly_charts(shop, span, figures)):
         await bot.send_photo(chat_id, BufferedInputFile(png, filename=f"chart{index}.png"))
