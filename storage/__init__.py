@@ -22,6 +22,15 @@ from storage.ports import (
     Revenue,
     Storage,
 )
+from storage.ports_imports import (
+    ClaimResult,
+    ImportClash,
+    ImportClashes,
+    ImportedCustomer,
+    ImportOutcome,
+    Imports,
+    unclaimed,
+)
 from storage.records import (
     Audience,
     Booking,
@@ -67,12 +76,18 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "Claim",
+    "ClaimResult",
     "Customer",
     "EarningContext",
     "EntryKind",
     "ExpiringPoints",
     "FlaggedReferral",
     "GroupResponse",
+    "ImportClash",
+    "ImportClashes",
+    "ImportOutcome",
+    "ImportedCustomer",
+    "Imports",
     "InsufficientPoints",
     "InviteOutcome",
     "LedgerEntry",
@@ -107,6 +122,7 @@ __all__ = [
     "StorageError",
     "WeeklySeries",
     "open_storage",
+    "unclaimed",
 ]
 
 

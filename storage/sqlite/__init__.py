@@ -8,6 +8,7 @@ from storage.ports import AudienceRule
 from storage.sqlite.customers import CustomerStore
 from storage.sqlite.engine import Connection, utcnow
 from storage.sqlite.grants import GrantStore
+from storage.sqlite.imports import ImportStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.offers import OfferStore
 from storage.sqlite.pending import PendingStore
@@ -31,6 +32,7 @@ class SQLiteStorage(
     PromotionStore,
     OfferStore,
     ReportStore,
+    ImportStore,
 ):
     """The `storage.ports.Storage` interface over one SQLite file."""
 
