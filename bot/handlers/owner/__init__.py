@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
-from bot.handlers.owner import backup, offers, promotions, referrals, staff, stats
+from bot.handlers.owner import backup, imports, offers, promotions, referrals, staff, stats
+from bot.handlers.owner.imports import Importing
 from bot.handlers.owner.offers import OfferCompose
 from bot.handlers.owner.promotions import Compose
+from bot.keyboards.imports import ImportCb
 from bot.keyboards.owner import (
     AudienceCb,
     BroadcastCb,
@@ -33,6 +35,7 @@ def build_routers() -> tuple[Router, ...]:
         build_promotions_router(),
         build_offers_router(),
         build_stats_router(),
+        build_imports_router(),
     )
 
 
@@ -92,4 +95,18 @@ def build_stats_router() -> Router:
     router.callback_query.register(stats.stats_period, StatsCb.filter(), owner_only)
     router.message.register(stats.export, Command("export"), owner_only)
     router.message.register(stats.adjust, Command("adjust"), owner_only)
+    return router
+
+
+def build_imports_router() -> Router:
+    router = Router(name="imports")
+    owner_only = HasRole(Role.OWNER)
+    router.message.register(imports.start, Command("import"), owner_only)
+    router.message.register(
+        imports.check, StateFilter(Importing.file), owner_only, OnLoop(F.document)
+    )
+    router.message.register(
+        imports.idle_document, StateFilter(None), owner_only, OnLoop(F.document)
+    )
+    router.callback_query.register(imports.decided, ImportCb.filter(), owner_only)
     return router
