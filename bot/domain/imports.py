@@ -67,8 +67,8 @@ FILE_PROBLEMS: dict[FileProblem, str] = {
         "{line}). Save the whole file again as CSV in UTF-8."
     ),
     FileProblem.NO_HEADER: N_(
-        "The first line must name the columns. Expected: card_number, name, phone, birthday, "
-        "balance, and optionally spend and joined (in any order). Found: {found}"
+        "The first line must name the columns. Expected: card_number and balance, and "
+        "optionally name, phone, birthday, spend and joined (in any order). Found: {found}"
     ),
     FileProblem.TOO_MANY_ROWS: N_(
         "The file has more than {limit} rows. Split it into smaller files."

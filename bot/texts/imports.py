@@ -124,8 +124,21 @@ def imported_text(outcome: ImportOutcome) -> str:
     )
 
 
+def clash_text() -> str:
+    return _(
+        "Nothing was imported: a card number or phone in the file was taken by a customer "
+        "in the meantime. Check the file again to see which."
+    )
+
+
 def import_question(run: DryRun) -> str:
-    return ngettext("Import {n} customer? [y/N] ", "Import {n} customers? [y/N] ", len(run.rows))
+    count = len(run.rows)
+    return ngettext(
+        "Import {count} customer? [y/N] ",
+        "Import {count} customers? [y/N] ",
+        count,
+        count=number(count),
+    )
 
 
 def claimed_text(legacy_number: str | None, moved: int) -> str:

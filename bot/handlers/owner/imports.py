@@ -21,7 +21,13 @@ from bot.handlers.replies import drop_buttons, pressed, stale
 from bot.i18n import _
 from bot.keyboards.imports import ImportCb, import_choice
 from bot.shop import Shop
-from bot.texts.imports import dry_run_text, file_problem_text, import_help, imported_text
+from bot.texts.imports import (
+    clash_text,
+    dry_run_text,
+    file_problem_text,
+    import_help,
+    imported_text,
+)
 from storage import ImportClash
 
 log = logging.getLogger(__name__)
@@ -121,12 +127,7 @@ async def finish(message: Message, shop: Shop, data: bytes | ImportFileError, di
         await message.answer(file_problem_text(error))
         return
     except ImportClash:
-        await message.answer(
-            _(
-                "Nothing was imported: a card number or phone in the file was taken by a "
-                "customer in the meantime. Send the file again to see which."
-            )
-        )
+        await message.answer(clash_text())
         return
     log.info(
         "imported %d customers (%d already) from file %s", outcome.created, outcome.already, digest
