@@ -171,3 +171,23 @@ def unclaimed_note(customer: Customer) -> str:
         "Not opened in Telegram yet: no receipts are sent. To spend points, the customer "
         "opens the bot and shares this phone number."
     )
+
+
+def unclaimed_spend_text() -> str:
+    return _(
+        "This card is not opened in Telegram yet, so its holder cannot confirm spending. "
+        "Ask them to open the bot and share this phone number; then try again."
+    )
+
+
+def walk_in_text(link: str, phone: str) -> str:
+    return _(
+        "New card for {phone}. Purchases booked on it wait there. To get it, the customer "
+        "opens {link} and shares this phone number.",
+        phone=escape(phone),
+        link=link,
+    )
+
+
+def no_receipt_text() -> str:
+    return _("No receipt was sent: this card is not opened in Telegram yet.")

@@ -6,7 +6,6 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
 from bot.handlers.owner import backup, imports, offers, promotions, referrals, staff, stats
-from bot.handlers.owner.imports import Importing
 from bot.handlers.owner.offers import OfferCompose
 from bot.handlers.owner.promotions import Compose
 from bot.keyboards.imports import ImportCb
@@ -102,11 +101,6 @@ def build_imports_router() -> Router:
     router = Router(name="imports")
     owner_only = HasRole(Role.OWNER)
     router.message.register(imports.start, Command("import"), owner_only)
-    router.message.register(
-        imports.check, StateFilter(Importing.file), owner_only, OnLoop(F.document)
-    )
-    router.message.register(
-        imports.idle_document, StateFilter(None), owner_only, OnLoop(F.document)
-    )
+    router.message.register(imports.check, StateFilter(None), owner_only, OnLoop(F.document))
     router.callback_query.register(imports.decided, ImportCb.filter(), owner_only)
     return router

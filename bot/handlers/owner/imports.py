@@ -1,6 +1,8 @@
 """/import: the format explained with an example file, then a CSV document checked (the dry
 run) and imported only when the owner presses Import.
 
+Owners send documents for nothing else, so any document an owner sends outside a step is
+taken as a file to import (and a picture or a workbook gets the reason it is not CSV).
 The check's buttons carry the file's digest; the file itself is fetched again by its
 Telegram file id (kept in the FSM data) and checked again on the press, so what is imported
 is what the check said at that moment, and a second press finds everything already booked.
@@ -12,8 +14,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.domain import imports
 from bot.domain.imports import EXAMPLE_CSV, MAX_BYTES, FileProblem, ImportFileError
@@ -31,16 +32,6 @@ from bot.texts.imports import (
 from storage import ImportClash
 
 log = logging.getLogger(__name__)
-CSV_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "text/comma-separated-values"})
-
-
-class Importing(StatesGroup):
-    file = State()  # /import sent: the next document is the file
-
-
-def looks_like_csv(document: Document) -> bool:
-    name = (document.file_name or "").lower()
-    return name.endswith((".csv", ".txt")) or (document.mime_type or "") in CSV_TYPES
 
 
 async def start(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
@@ -48,19 +39,11 @@ async def start(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> No
     if message.document is not None:
         await check(message, bot, shop, state)
         return
-    await state.set_state(Importing.file)
     await message.answer(import_help())
     await message.answer_document(
         BufferedInputFile(EXAMPLE_CSV.encode(), "plastic-cards-example.csv"),
         caption=_("An example file: fill in your own customers and send it back."),
     )
-
-
-async def idle_document(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
-    """Any CSV an owner sends outside a step is taken as a file to import."""
-    assert message.document is not None
-    if looks_like_csv(message.document):
-        await check(message, bot, shop, state)
 
 
 async def check(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> None:
@@ -75,8 +58,8 @@ async def check(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> No
     except ImportFileError as error:
         await message.answer(file_problem_text(error))
         return
-    await state.clear()
     if not run.rows:
+        await state.update_data(import_file=None, import_digest=None)
         await message.answer(dry_run_text(run))
         return
     await state.update_data(import_file=document.file_id, import_digest=run.digest)
