@@ -4,9 +4,13 @@ then claimed by its holder."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
+
 from bot.app import Application
 from bot.domain import imports
 from storage import EntryKind, unclaimed
+from tests.conftest import TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
 from tests.helpers import join
 from tests.test_desk_e2e import book_purchase, hire_cashier
@@ -119,3 +123,27 @@ async def test_walk_in_booked_at_the_till_then_claimed(
     assert "120 points moved to your card" in found.content, found.content
     customer = await app.shop.storage.customer_by_telegram(5003)
     assert customer is not None and customer.id == card.id and customer.balance == 170
+
+
+async def test_jobs_never_message_an_unclaimed_card(start_app, fake: FakeTelegram) -> None:  # type: ignore[no-untyped-def]
+    program = dataclasses.replace(
+        TEST_PROGRAM, birthday_bonus=25, expiry_days=30, expiry_reminder_days=40
+    )
+    app: Application = await start_app(program)
+    today = app.shop.context.today()
+    born = f"{today.day:02d}.{today.month:02d}.1990"
+    data = f"card_number,phone,birthday,balance\n7001,+380671234567,{born},100\n"
+    run = await imports.dry_run(app.shop.context, data.encode())
+    await imports.import_rows(app.shop.context, run)
+    await app.jobs.run_daily()
+    await app.jobs.remind()
+    await fake.idle()
+    card = await app.shop.storage.customer_by_legacy_number("7001")
+    # No birthday bonus for a card nobody holds yet (nobody to celebrate with), and the
+    # expiry reminder due for its imported points goes nowhere.
+    assert card is not None and card.balance == 100
+    assert await app.shop.storage.expiring(
+        app.shop.context.now(), app.shop.context.now() + timedelta(days=40)
+    )
+    sent = [c for c in fake.requests if c.method.startswith("send")]
+    assert sent == [], fake.dump()

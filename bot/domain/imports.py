@@ -21,6 +21,7 @@ from enum import StrEnum
 from bot.domain.context import Context
 from bot.domain.marks import N_
 from bot.domain.parsing import AmountError, DateError, parse_amount, parse_birthday, parse_phone
+from bot.domain.program.rules import lot_expiry
 from bot.domain.tokens import new_card_identity
 from storage.ports_imports import ImportedCustomer, ImportOutcome
 
@@ -554,6 +555,11 @@ def to_import(context: Context, rows: Iterable[ImportRow]) -> list[ImportedCusto
 
 async def import_rows(context: Context, run: DryRun) -> ImportOutcome:
     """Book the dry run's rows in one transaction; rows booked before count as already."""
+    # Imported points expire like points earned today (when the program expires any).
     return await context.storage.import_customers(
-        run.digest, to_import(context, run.rows), new_card_identity, context.now()
+        run.digest,
+        to_import(context, run.rows),
+        new_card_identity,
+        context.now(),
+        lot_expiry(context.program, context.now()),
     )
