@@ -177,3 +177,30 @@ async def test_dry_run_checks_existing_customers_and_import_books_once(
         (3, RowProblem.PHONE_TAKEN),
     ]
     assert [r.legacy_number for r in clashing.rows] == ["8888"]
+
+
+def test_excel_sep_line_and_whole_numbers_written_with_decimals() -> None:
+    text = "sep=;\ncard_number;balance;name\n12;340.00;Ann, Bo\n13;5,0;\n14;5.5;\n"
+    rows, issues, _ = read_rows(text.encode(), None, TODAY)
+    assert [(r.line, r.legacy_number, r.balance, r.name) for r in rows] == [
+        (3, "12", 340, "Ann, Bo"),
+        (4, "13", 5, ""),
+    ]
+    assert [(i.line, i.problem) for i in issues] == [(5, RowProblem.BAD_BALANCE)]
+
+
+def test_a_thai_shop_reads_windows_874() -> None:
+    text = "card_number,name,balance\n9,สมชาย,10\n"
+    rows, _, _ = read_rows(text.encode("cp874"), "TH", TODAY)
+    assert rows[0].name == "สมชาย"
+
+
+def test_the_example_file_is_the_one_the_bot_sends_and_is_clean() -> None:
+    from pathlib import Path
+
+    from bot.domain.imports import EXAMPLE_CSV
+
+    example = Path(__file__).parent.parent / "docs" / "plastic-cards-example.csv"
+    assert example.read_text() == EXAMPLE_CSV
+    rows, issues, count = read_rows(EXAMPLE_CSV.encode(), None, TODAY)
+    assert issues == [] and len(rows) == count == 3
