@@ -68,3 +68,27 @@ async def test_file_problems_exit_2_in_the_shop_language(tmp_path: Path) -> None
         huge.truncate(50 * 1024 * 1024)  # sparse: refused by its size, never read
     code, _, err = await cli(tmp_path, "huge.csv")
     assert code == 2 and "larger than 5 MB" in err
+
+
+async def test_on_a_terminal_it_asks_first(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    (tmp_path / "cards.csv").write_text(CARDS)
+    controller, terminal = pty.openpty()
+    values = {"BOT_TOKEN": TOKEN, "DATABASE_URL": "sqlite:///shop.db",
+              "PROGRAM_FILE": str(ROOT / "program.toml"), "PHONE_REGION": "UA"}  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "import", "cards.csv", cwd=tmp_path,
+        env=bot_env(tmp_path, **values), stdin=terminal,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    os.close(terminal)
+    os.write(controller, b"y\n")  # answered before the question: the terminal keeps it
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        os.close(controller)
+    assert process.returncode == 0, err.decode()
+    assert "Import 1 customer? [y/N]" in out.decode()
+    assert await imported(tmp_path) == 340
