@@ -129,3 +129,15 @@ async def test_translated_check(app: Application, fake: FakeTelegram) -> None:
     fake.send_document(owner, b"name,email\nAnn,a@example.com\n", "cards.csv", "text/csv")
     answer = await fake.next_message(OWNER_ID)
     assert "Нічого не імпортовано" in answer.content, answer.content
+
+
+async def test_a_file_sent_while_serving_at_the_desk_is_checked(
+    app: Application, fake: FakeTelegram
+) -> None:
+    from bot.handlers.cashier.view import Desk
+
+    state = app.dispatcher.fsm.get_context(app.bot, chat_id=OWNER_ID, user_id=OWNER_ID)
+    await state.set_state(Desk.customer)
+    check = await send_file(fake, GOOD.encode())
+    assert "Ready to import: 2 customers" in check.content, check.content
+    assert await state.get_state() == Desk.customer.state  # the desk's step goes on

@@ -101,6 +101,7 @@ def build_imports_router() -> Router:
     router = Router(name="imports")
     owner_only = HasRole(Role.OWNER)
     router.message.register(imports.start, Command("import"), owner_only)
-    router.message.register(imports.check, StateFilter(None), owner_only, OnLoop(F.document))
+    # Whatever step the owner is in (at the desk, say), a document is a file to import.
+    router.message.register(imports.check, owner_only, OnLoop(F.document))
     router.callback_query.register(imports.decided, ImportCb.filter(), owner_only)
     return router

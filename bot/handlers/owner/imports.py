@@ -1,7 +1,7 @@
 """/import: the format explained with an example file, then a CSV document checked (the dry
 run) and imported only when the owner presses Import.
 
-Owners send documents for nothing else, so any document an owner sends outside a step is
+Owners send documents for nothing else, so any document an owner sends (in any step) is
 taken as a file to import (and a picture or a workbook gets the reason it is not CSV).
 The check's buttons carry the file's digest; the file itself is fetched again by its
 Telegram file id (kept in the FSM data) and checked again on the press, so what is imported
