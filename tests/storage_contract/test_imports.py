@@ -60,7 +60,8 @@ async def test_import_writes_unclaimed_cards_with_one_entry_each(storage: Storag
     empty = await storage.customer_by_legacy_number("004513")
     assert empty is not None and empty.balance == 0
     assert (await storage.earning_context(empty.id, None, NOW)).spend_minor == 1_500
-    assert await storage.balance_mismatches() == []  # type: ignore[attr-defined]
+    assert await storage.balance_mismatches() == []
+    assert await storage.lot_mismatches() == []
 
 
 async def test_same_file_twice_books_nothing_twice(storage: Storage) -> None:
@@ -126,7 +127,8 @@ async def test_claim_moves_the_account_onto_the_imported_card(storage: Storage) 
     # Once only: the card is no longer unclaimed.
     assert await storage.claim_card(own.id, card.id, "+380671234567", NOW) is None
     assert await storage.unclaimed_by_phone("+380671234567") is None
-    assert await storage.balance_mismatches() == []  # type: ignore[attr-defined]
+    assert await storage.balance_mismatches() == []
+    assert await storage.lot_mismatches() == []
 
 
 async def test_claim_needs_the_card_phone(storage: Storage) -> None:
@@ -147,3 +149,23 @@ async def test_forgetting_frees_the_legacy_number(storage: Storage) -> None:
     assert await storage.customer_by_legacy_number("004512") is None
     clashes = await storage.import_clashes("f9", ["004512"], ["+380671234567"])
     assert clashes.cards == frozenset() and clashes.phones == frozenset()
+
+
+async def test_claim_carries_the_claimants_spend_and_referral(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004513")
+    assert card is not None
+    friend, _ = await storage.register_customer(7, "Bo", "en", 0, new_card_identity)
+    own, _ = await storage.register_customer(
+        42, "Ann", "en", 0, new_card_identity, referrer_id=friend.id
+    )
+    await storage.book(own.id, EntryKind.PURCHASE, 12, "p1", bill_minor=2_000)
+    result = await storage.claim_card(own.id, card.id, "+380671234568", NOW)
+    assert result is not None and result.carried == 12
+    # 15.00 imported + 20.00 bought on the card the claimant had: both count for tiers.
+    assert (await storage.earning_context(card.id, None, NOW)).spend_minor == 3_500
+    referral = await storage.referral(card.id)
+    assert referral is not None and referral.referrer_id == friend.id
+    assert await storage.referral(own.id) is None
+    assert await storage.balance_mismatches() == []
+    assert await storage.lot_mismatches() == []
