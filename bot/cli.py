@@ -115,9 +115,14 @@ def main(argv: list[str] | None = None) -> int:
         print(tr(N_("Usage: python -m bot  (settings come from the environment or .env)")))
         print(tr(N_("       python -m bot backup FILE   (a consistent copy of the database)")))
         print(tr(N_("       python -m bot restore FILE  (with the bot stopped)")))
+        print(tr(N_("       python -m bot import FILE.csv [--yes]  (plastic cards, bot stopped)")))
         return 0
     if argv and argv[0] in ("backup", "restore"):
         return maintenance(argv, tr)
+    if argv and argv[0] == "import":
+        from bot.cli_import import run_import
+
+        return run_import(argv, tr, settings_or_report, _translator)
     settings = settings_or_report(tr)
     if settings is None:
         return EXIT_CONFIG

@@ -29,6 +29,15 @@ from storage.ports_branding import (
     BrandingState,
     JoinSources,
 )
+from storage.ports_imports import (
+    ClaimResult,
+    ImportClash,
+    ImportClashes,
+    ImportedCustomer,
+    ImportOutcome,
+    Imports,
+    unclaimed,
+)
 from storage.records import (
     Audience,
     Booking,
@@ -78,12 +87,18 @@ __all__ = [
     "Broadcast",
     "BroadcastStatus",
     "Claim",
+    "ClaimResult",
     "Customer",
     "EarningContext",
     "EntryKind",
     "ExpiringPoints",
     "FlaggedReferral",
     "GroupResponse",
+    "ImportClash",
+    "ImportClashes",
+    "ImportOutcome",
+    "ImportedCustomer",
+    "Imports",
     "InsufficientPoints",
     "InviteOutcome",
     "JoinSources",
@@ -119,6 +134,7 @@ __all__ = [
     "StorageError",
     "WeeklySeries",
     "open_storage",
+    "unclaimed",
 ]
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from storage.ports_branding import Presence
+from storage.ports_imports import CardIdentity, Imports
 from storage.records import (
     Audience,
     Booking,
@@ -65,10 +66,6 @@ class BookingRules:
     day_start: datetime  # the shop's midnight, for the daily cap
     lot_expires_at: datetime | None  # expiry of the lot an earning opens
     operator: Callable[[PendingOperation], int | None]  # whom the entry names as operator
-
-
-CardIdentity = Callable[[], tuple[str, str]]
-"""Makes a fresh (card number, card payload) pair; called again on a collision."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +381,7 @@ class Reports(Protocol):
 
 class Storage(
     Lifecycle,
+    Imports,
     Customers,
     Staff,
     Pending,

@@ -18,6 +18,8 @@ class EntryKind(StrEnum):
     REFERRAL = "referral"
     EXPIRE = "expire"
     DONATION = "donation"
+    IMPORT = "import"  # a plastic card's balance (and lifetime spend) brought over
+    CLAIM = "claim"  # points moved when a joining customer claims their imported card
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Customer:
     forgotten: bool
     tier: str | None = None  # the tier the customer was last told about
     unreachable_at: datetime | None = None  # blocked the bot or deleted the account
+    legacy_number: str | None = None  # the old plastic card's number, for imported cards
 
 
 @dataclass(frozen=True, slots=True)

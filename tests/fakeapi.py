@@ -892,10 +892,29 @@ class FakeTelegram:
         return self._user_message(user, None, **content)
 
     def send_document(
-        self, user: dict[str, Any], data: bytes, file_name: str, mime_type: str
+        self,
+        user: dict[str, Any],
+        data: bytes,
+        file_name: str,
+        mime_type: str,
+        caption: str | None = None,
+        file_size: int | None = None,
     ) -> dict[str, Any]:
+        """`file_size`: the size Telegram announces, when a test fakes a file too large to
+        make (only the announcement says so; the bytes are `data`)."""
         record = self._register_document(data, file_name, mime_type)
-        return self._user_message(user, None, document=record.document())
+        document = record.document()
+        content: dict[str, Any] = {"document": document}
+        if file_size is not None:
+            document["file_size"] = file_size
+        if caption is not None:
+            content["caption"] = caption
+            match = _BOT_COMMAND_RE.match(caption)
+            if match:
+                content["caption_entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
+                ]
+        return self._user_message(user, None, **content)
 
     def press(self, user: dict[str, Any], message: SentMessage, callback_data: str) -> str:
         """The user taps an inline button of ``message``; returns the callback query id.

@@ -175,6 +175,11 @@ ALLOWANCES = (
         re.compile(r"DD"),
     ),
     Allowance(
+        "/import: the format, then the example file",
+        re.compile(r"/import(@\w+)?(\s.*)?", re.DOTALL),
+        re.compile(r"MD"),
+    ),
+    Allowance(
         "a profile step answered (a shared number, a typed birthday): saved, then the next "
         "question or the main menu",
         re.compile(r"contact|.*\d.*", re.DOTALL),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain import referrals, standing
+from bot.domain import claims, referrals, standing
 from bot.domain.context import Context
 from bot.domain.grants import review_upgrade
 from bot.domain.parsing import parse_phone
@@ -77,6 +77,9 @@ async def find_customers(context: Context, text: str) -> list[Customer] | None:
         found = await context.storage.customer_by_card_number(number)
         return [found] if found else []
     compact = text.strip()
+    old_card = await claims.find_by_legacy_number(context, compact)
+    if old_card is not None:
+        return old_card
     # In the shop's country ('070 123 456' in North Macedonia) or international (+...).
     phone = parse_phone(compact, context.phone_region)
     digits = sum(c.isdigit() for c in compact)

@@ -15,6 +15,12 @@ async def card_link(bot: Bot, payload: str) -> str:
     return create_deep_link(str(me.username), "start", payload)
 
 
+async def join_link(bot: Bot) -> str:
+    """The bot itself, for someone who has no card in Telegram yet."""
+    me = await bot.me()
+    return f"https://t.me/{me.username}"
+
+
 async def personal_link(bot: Bot, shop: Shop, customer: Customer) -> str:
     """The customer's personal invitation link."""
     return await card_link(bot, await referrals.personal_payload(shop.context, customer))

@@ -117,6 +117,8 @@ def entry_label(kind: EntryKind) -> str:
         EntryKind.REFERRAL: _("Referral bonus"),
         EntryKind.EXPIRE: _("Points expired"),
         EntryKind.DONATION: _("Donation"),
+        EntryKind.IMPORT: _("Points from your plastic card"),
+        EntryKind.CLAIM: _("Points moved to your card"),
     }
     return labels[kind]
 

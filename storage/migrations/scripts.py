@@ -259,4 +259,14 @@ MIGRATIONS: list[str] = [
         CHECK ((logo IS NULL) = (logo_digest IS NULL))
     ) STRICT;
     """,
+    # Cards brought over from plastic: the old card's number, and the card an unclaimed
+    # imported card absorbed when its owner joined (the joining card is retired into it).
+    """
+    ALTER TABLE customers ADD COLUMN legacy_number TEXT;
+    ALTER TABLE customers ADD COLUMN merged_into INTEGER REFERENCES customers(id);
+    CREATE UNIQUE INDEX customers_legacy ON customers(legacy_number)
+        WHERE legacy_number IS NOT NULL AND forgotten_at IS NULL;
+    CREATE INDEX customers_unclaimed ON customers(phone)
+        WHERE telegram_id IS NULL AND forgotten_at IS NULL AND phone IS NOT NULL;
+    """,
 ]

@@ -9,6 +9,7 @@ from storage.sqlite.branding import BrandingStore
 from storage.sqlite.customers import CustomerStore
 from storage.sqlite.engine import Connection, utcnow
 from storage.sqlite.grants import GrantStore
+from storage.sqlite.imports import ImportStore
 from storage.sqlite.join_sources import JoinSourceStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.offers import OfferStore
@@ -35,6 +36,7 @@ class SQLiteStorage(
     ReportStore,
     JoinSourceStore,
     BrandingStore,
+    ImportStore,
 ):
     """The `storage.ports.Storage` interface over one SQLite file."""
 

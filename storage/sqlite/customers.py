@@ -232,6 +232,7 @@ class CustomerStore(Engine):
                 "phone = NULL, birthday = NULL, promotions = 0, card_file_id = NULL, "
                 "card_file_key = NULL, card_number = 'forgotten-' || id, "
                 "card_payload = 'forgotten-' || id, referral_payload = NULL, forgotten_at = ?, "
+                "legacy_number = NULL, "
                 "former_key = ? WHERE id = ? AND forgotten_at IS NULL",
                 (ts(utcnow()), former, customer_id),
             )

@@ -11,7 +11,7 @@ from storage.sqlite import rows
 from storage.sqlite.customers import former_key
 from storage.sqlite.engine import Engine, one, ts, utcnow
 from storage.sqlite.ledger import already_booked, append
-from storage.sqlite.rows import CUSTOMER_COLUMNS, SPEND_SQL, prefixed
+from storage.sqlite.rows import CUSTOMER_COLUMNS, SPEND_KINDS, SPEND_SQL, prefixed
 
 
 def earning_context_of(
@@ -24,7 +24,7 @@ def earning_context_of(
     (spend,) = one(
         db,
         f"SELECT {SPEND_SQL} FROM ledger WHERE customer_id = ? "
-        "AND kind IN ('purchase', 'refund') AND created_at >= ?",
+        f"AND kind IN {SPEND_KINDS} AND created_at >= ?",
         (customer_id, ts(window_start) if window_start else ""),
     )
     (earned,) = one(

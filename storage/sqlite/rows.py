@@ -28,7 +28,7 @@ Row = sqlite3.Row | tuple[Any, ...]
 CUSTOMER_COLUMNS = (
     "id, telegram_id, name, language, phone, birthday, card_number, card_payload, promotions, "
     "balance, card_file_id, card_file_key, created_at, last_seen_at, forgotten_at, tier, "
-    "unreachable_at"
+    "unreachable_at, legacy_number"
 )
 OFFER_COLUMNS = "id, title, kind, value, valid_from, valid_until, per_customer, holdout_percent"
 BROADCAST_COLUMNS = (
@@ -47,9 +47,12 @@ PENDING_COLUMNS = (
     "staff_message_id, customer_message_id, created_at, expires_at, rules, reward, offer_id"
 )
 # Spend that counts for tiers: purchases less what was refunded of them. Refund entries carry
-# the refunded amount in bill_minor; undoing a redemption carries none.
+# the refunded amount in bill_minor; undoing a redemption carries none. An imported card's
+# lifetime spend rides on its import entry, and a claim carries the claimant's spend along.
+SPEND_KINDS = "('purchase', 'refund', 'import', 'claim')"
 SPEND_SQL = (
     "coalesce(sum(CASE kind WHEN 'purchase' THEN coalesce(bill_minor, 0) "
+    "WHEN 'import' THEN coalesce(bill_minor, 0) WHEN 'claim' THEN coalesce(bill_minor, 0) "
     "WHEN 'refund' THEN -coalesce(bill_minor, 0) ELSE 0 END), 0)"
 )
 
@@ -78,6 +81,7 @@ def customer(row: Row) -> Customer:
         forgotten=row[14] is not None,
         tier=row[15],
         unreachable_at=datetime.fromisoformat(row[16]) if row[16] else None,
+        legacy_number=row[17],
     )
 
 

@@ -12,6 +12,7 @@ from bot.handlers.cashier.invite import StartLink
 from bot.handlers.cashier.view import Desk
 from bot.keyboards.cashier import DeskCb, OfferCb, PickCb, RewardCb
 from bot.keyboards.common import OpCb
+from bot.keyboards.imports import WalkInCb
 from bot.telegram.filters import OnLoop
 from bot.telegram.roles import HasRole, Role
 
@@ -30,11 +31,13 @@ def build_router() -> Router:
     router.message.register(lookup.scanned_photo, OnLoop(F.photo), staff_only)
     # Typed text: a card number or phone anywhere, an amount once a customer is open.
     router.message.register(lookup.typed, OnLoop(F.text.regexp(lookup.LOOKUP_PATTERN)), staff_only)
+    router.message.register(lookup.typed, OnLoop(F.text.regexp(lookup.LEGACY_PATTERN)), staff_only)
     not_command = OnLoop(F.text & ~F.text.startswith("/"))
     for step in (Desk.refund_amount, Desk.redeem_points, Desk.redeem_bill, Desk.customer):
         router.message.register(lookup.typed, StateFilter(step), not_command, staff_only)
     router.callback_query.register(purchase.offer_chosen, OfferCb.filter(), staff_only)
     router.callback_query.register(lookup.desk_action, DeskCb.filter(), staff_only)
+    router.callback_query.register(lookup.walk_in, WalkInCb.filter(), staff_only)
     router.callback_query.register(redeem.reward_picked, RewardCb.filter(), staff_only)
     router.callback_query.register(refund.picked, PickCb.filter(), staff_only)
     router.callback_query.register(confirm.staff_decides, OpCb.filter(), staff_only)

@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.domain import desk
+from bot.domain import claims, desk
 from bot.domain import standing as loyalty
 from bot.domain.parsing import AmountError, parse_amount
 from bot.domain.tokens import LinkKind, parse_payload
@@ -19,20 +19,25 @@ from bot.handlers.cashier.view import Desk, desk_customer
 from bot.handlers.replies import pressed, stale
 from bot.i18n import _
 from bot.keyboards.cashier import DeskCb, desk_actions
+from bot.keyboards.imports import WalkInCb, walk_in_offer
 from bot.media.qr import links_in_photo, start_payload
 from bot.services.delivery import send_card
 from bot.shop import Shop
+from bot.telegram.links import join_link
 from bot.texts.cashier import amount_error_text, staff_view_text
 from bot.texts.common import offer_line
-from storage import Customer
+from bot.texts.imports import unclaimed_note, unclaimed_spend_text, walk_in_text
+from storage import Customer, unclaimed
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 # A typed phone or card number, whatever the desk's state.
 LOOKUP_PATTERN = r"^[+\d][\d\s()\-]{6,20}$"
+# An imported card's old plastic number, marked so it is never read as an amount.
+LEGACY_PATTERN = r"^#\s?[A-Za-z0-9][A-Za-z0-9\s\-]{0,31}$"
 
 
 async def open_customer(
-    message: Message, shop: Shop, customer: Customer, state: FSMContext
+    message: Message, shop: Shop, customer: Customer, state: FSMContext, note: str = ""
 ) -> None:
     if message.from_user and desk.own_card(message.from_user.id, customer):
         await state.clear()
@@ -49,6 +54,8 @@ async def open_customer(
     standing = await loyalty.standing(shop.context, customer)
     offers = await shop.storage.offers_for(customer.id, shop.context.now())
     text = staff_view_text(customer, shop.program, standing)
+    if unclaimed(customer):
+        text += "\n\n" + (note or unclaimed_note(customer))
     if offers:
         text += "\n\n" + "\n".join(offer_line(offer, shop.settings.timezone) for offer in offers)
     await message.answer(
@@ -108,13 +115,15 @@ async def typed(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> No
     text = message.text.strip()
     current = await state.get_state()
     found = await desk.find_customers(shop.context, text)
-    looks_like_lookup = found is not None and (current is None or len(text) >= 8)
+    looks_like_lookup = found is not None and (
+        current is None or len(text) >= 8 or text.startswith("#")
+    )
     if looks_like_lookup:
         assert found is not None
         if len(found) == 1:
             await open_customer(message, shop, found[0], state)
         elif not found:
-            await message.answer(_("No customer with that card number or phone."))
+            await offer_walk_in(message, shop, state, text)
         else:
             await message.answer(
                 _(
@@ -160,6 +169,9 @@ async def desk_action(
         await state.set_state(Desk.customer)
         await message.answer(_("Type the purchase amount, like 12.50."))
     elif action == "redeem":
+        if unclaimed(customer):
+            await query.answer(unclaimed_spend_text(), show_alert=True)
+            return
         if customer.telegram_id is None:
             await query.answer(_("This card has been closed."), show_alert=True)
             return
@@ -186,3 +198,33 @@ async def desk_action(
         await stale(query)
         return
     await query.answer()
+
+
+async def offer_walk_in(message: Message, shop: Shop, state: FSMContext, text: str) -> None:
+    """Nobody has the typed number: a phone gets the offer of a new card for it."""
+    phone = claims.walk_in_phone(shop.context, text)
+    if phone is None:
+        await message.answer(_("No customer with that card number or phone."))
+        return
+    view = secrets.token_urlsafe(6)
+    await state.update_data(walk_in=phone, walk_view=view)
+    await message.answer(
+        _("No customer with that card number or phone."),
+        reply_markup=walk_in_offer(view, claims.international(phone)),
+    )
+
+
+async def walk_in(
+    query: CallbackQuery, callback_data: WalkInCb, bot: Bot, shop: Shop, state: FSMContext
+) -> None:
+    """The new card opened at the desk, with how its holder claims it in Telegram."""
+    data = await state.get_data()
+    message = pressed(query)
+    phone = data.get("walk_in")
+    if message is None or not phone or data.get("walk_view") != callback_data.view:
+        await stale(query)
+        return
+    await query.answer()
+    card, _created = await claims.open_walk_in(shop.context, phone)
+    note = walk_in_text(await join_link(bot), claims.international(phone))
+    await open_customer(message, shop, card, state, note if unclaimed(card) else "")

@@ -15,6 +15,7 @@ from bot.i18n import _
 from bot.shop import Shop
 from bot.texts.cashier import booked_text
 from bot.texts.common import customer_name, outcome_text
+from bot.texts.imports import no_receipt_text
 from bot.texts.receipts import (
     friend_gift_text,
     receipt_text,
@@ -23,7 +24,7 @@ from bot.texts.receipts import (
     referrer_bonus_text,
     upgrade_text,
 )
-from storage import ReferralDecision, ReferralStatus
+from storage import ReferralDecision, ReferralStatus, unclaimed
 
 
 async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: desk.Result) -> None:
@@ -34,7 +35,10 @@ async def answer_booking(query: CallbackQuery, bot: Bot, shop: Shop, result: des
     booking = result.booking
     customer = await shop.storage.customer(booking.entry.customer_id)
     assert customer is not None
-    await show(bot, query.from_user.id, query.message, booked_text(booking, customer))
+    text = booked_text(booking, customer)
+    if unclaimed(customer):  # no chat: the points wait on the card for its holder
+        text += "\n" + no_receipt_text()
+    await show(bot, query.from_user.id, query.message, text)
     after = replace(customer, balance=booking.balance)
     await tell_text(
         bot,

@@ -85,4 +85,7 @@ def build_router(i18n: CatalogI18n) -> Router:
     message.register(profile.forget, Command("forget"))
     callback.register(profile.forget_answer, ForgetCb.filter())
     message.register(join.help_, Command("help"))
+    message.register(
+        profile.old_card_number, StateFilter(None), OnLoop(F.text.regexp(profile.OLD_NUMBER))
+    )
     return router

@@ -8,6 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
+from bot.domain import claims
 from bot.domain.parsing import DateError, contact_phone, parse_birthday
 from bot.handlers.customer.enrol import ensure_customer
 from bot.handlers.replies import drop_buttons, pressed, show, shows, stale
@@ -23,7 +24,9 @@ from bot.keyboards.customer import (
     settings_menu,
     skip_only,
 )
+from bot.services.delivery import send_card
 from bot.shop import Shop
+from bot.telegram.roles import Role
 from bot.texts.customer import (
     ask_birthday_text,
     ask_phone_text,
@@ -34,7 +37,11 @@ from bot.texts.customer import (
     no_card,
     settings_text,
 )
+from bot.texts.imports import claimed_text, old_number_text
 from storage import Customer
+
+# What a customer may type as their plastic card's number (or their phone).
+OLD_NUMBER = r"^#?\s?\d[\d\s-]{2,15}$"
 
 
 class Profile(StatesGroup):
@@ -146,7 +153,7 @@ async def phone_command(message: Message, state: FSMContext) -> None:
 
 
 async def phone_shared(
-    message: Message, shop: Shop, customer: Customer | None, state: FSMContext
+    message: Message, bot: Bot, shop: Shop, customer: Customer | None, state: FSMContext
 ) -> None:
     assert message.contact and message.from_user
     if message.contact.user_id != message.from_user.id:
@@ -163,8 +170,15 @@ async def phone_shared(
         await message.answer(_("I could not read that phone number."), reply_markup=phone_request())
         return
     customer = await ensure_customer(shop, message.from_user, customer)
-    await shop.storage.set_phone(customer.id, phone)
-    await message.answer(_("Thank you! Your phone number is saved."))
+    claimed = await claims.claim_by_phone(shop.context, customer, phone)
+    if claimed is not None:  # a plastic card or a walk-in card with this number: theirs now
+        customer = claimed.customer
+        moved = claimed.customer.balance - claimed.carried
+        await message.answer(claimed_text(claimed.legacy_number, moved))
+        await send_card(bot, shop, customer, message.chat.id)
+    else:
+        await shop.storage.set_phone(customer.id, phone)
+        await message.answer(_("Thank you! Your phone number is saved."))
     await next_after_phone(message, customer, state)
 
 
@@ -272,3 +286,18 @@ async def forget_answer(
     await drop_buttons(query.message)
     await query.answer()
     await bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+async def old_card_number(
+    message: Message, shop: Shop, customer: Customer | None, state: FSMContext, role: Role
+) -> None:
+    """A customer typing what looks like their plastic card's number: the number proves
+    nothing, so they are asked for their phone (which moves the card when it matches)."""
+    if role is not Role.CUSTOMER:
+        await message.answer(
+            _("Scan a card, send a photo of it, or type a card number or phone number.")
+        )
+        return
+    await state.set_state(Profile.phone)
+    await state.update_data(onboarding=False)
+    await message.answer(old_number_text(), reply_markup=phone_request())

@@ -5,12 +5,23 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
-from bot.handlers.owner import backup, branding, offers, poster, promotions, referrals, staff, stats
+from bot.handlers.owner import (
+    backup,
+    branding,
+    imports,
+    offers,
+    poster,
+    promotions,
+    referrals,
+    staff,
+    stats,
+)
 from bot.handlers.owner.branding import LogoSteps
 from bot.handlers.owner.offers import OfferCompose
 from bot.handlers.owner.poster import PosterSteps
 from bot.handlers.owner.promotions import Compose
 from bot.keyboards.branding import LogoCb, PaletteCb
+from bot.keyboards.imports import ImportCb
 from bot.keyboards.owner import (
     AudienceCb,
     BroadcastCb,
@@ -38,6 +49,7 @@ def build_routers() -> tuple[Router, ...]:
         build_offers_router(),
         build_stats_router(),
         build_branding_router(),
+        build_imports_router(),
     )
 
 
@@ -125,4 +137,14 @@ def build_branding_router() -> Router:
     callback.register(branding.logo_action, LogoCb.filter(), owner_only)
     message.register(branding.colors, Command("colors"), owner_only)
     callback.register(branding.palette_chosen, PaletteCb.filter(), owner_only)
+    return router
+
+
+def build_imports_router() -> Router:
+    router = Router(name="imports")
+    owner_only = HasRole(Role.OWNER)
+    router.message.register(imports.start, Command("import"), owner_only)
+    # Whatever step the owner is in (at the desk, say), a document is a file to import.
+    router.message.register(imports.check, owner_only, OnLoop(F.document))
+    router.callback_query.register(imports.decided, ImportCb.filter(), owner_only)
     return router

@@ -1,0 +1,171 @@
+"""The storage contract for imported (unclaimed) cards, walk-ins and claims, on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bot.domain.tokens import new_card_identity
+from storage import (
+    Audience,
+    EntryKind,
+    ImportClash,
+    ImportedCustomer,
+    Segment,
+    Storage,
+    unclaimed,
+)
+
+NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def row(legacy: str, phone: str | None, balance: int, spend: int = 0) -> ImportedCustomer:
+    return ImportedCustomer(
+        legacy_number=legacy,
+        name=f"Holder {legacy}",
+        phone=phone,
+        birthday=date(1990, 5, 17),
+        balance=balance,
+        spend_minor=spend,
+        joined=date(2019, 4, 2),
+        tier="Silver" if spend else "Bronze",
+        reason=f"imported from card {legacy}",
+    )
+
+
+ROWS = [row("004512", "+380671234567", 340, 60_000), row("004513", "+380671234568", 0, 1_500)]
+
+
+async def test_import_writes_unclaimed_cards_with_one_entry_each(storage: Storage) -> None:
+    outcome = await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    assert (outcome.created, outcome.already, outcome.points) == (2, 0, 340)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None and unclaimed(card) and card.telegram_id is None
+    assert (card.balance, card.tier, card.phone, card.name) == (
+        340,
+        "Silver",
+        "+380671234567",
+        "Holder 004512",
+    )
+    assert card.created_at.date() == date(2019, 4, 2) and card.birthday == date(1990, 5, 17)
+    entries = await storage.history(card.id, 10)
+    assert [(e.kind, e.amount, e.operation_id) for e in entries] == [
+        (EntryKind.IMPORT, 340, "import:f1:004512")
+    ]
+    assert await storage.ledger_sum(card.id) == 340
+    # The lifetime spend counts for tiers, in a lifetime window and a rolling one.
+    assert (await storage.earning_context(card.id, None, NOW)).spend_minor == 60_000
+    assert (await storage.earning_context(card.id, NOW, NOW)).spend_minor == 60_000
+    empty = await storage.customer_by_legacy_number("004513")
+    assert empty is not None and empty.balance == 0
+    assert (await storage.earning_context(empty.id, None, NOW)).spend_minor == 1_500
+    assert await storage.balance_mismatches() == []
+    assert await storage.lot_mismatches() == []
+
+
+async def test_same_file_twice_books_nothing_twice(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    again = await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    assert (again.created, again.already, again.points) == (0, 2, 0)
+    clashes = await storage.import_clashes("f1", ["004512", "004513", "9"], ["+380671234567"])
+    assert clashes.imported == {"004512", "004513"}
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None and await storage.count_entries(card.id) == 1
+
+
+async def test_a_clash_writes_nothing(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS[:1], new_card_identity, NOW)
+    other_file = [row("777", None, 10), row("004512", "+380501112233", 5)]
+    with pytest.raises(ImportClash):
+        await storage.import_customers("f2", other_file, new_card_identity, NOW)
+    assert await storage.customer_by_legacy_number("777") is None
+    same_phone = [row("778", "+380671234567", 5)]
+    with pytest.raises(ImportClash):
+        await storage.import_customers("f3", same_phone, new_card_identity, NOW)
+    clashes = await storage.import_clashes("f2", ["004512", "777"], ["+380671234567"])
+    assert clashes.cards == {"004512"} and clashes.phones == {"+380671234567"}
+    assert clashes.imported == frozenset()
+
+
+async def test_unclaimed_cards_are_reachable_by_nobody(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    await storage.register_customer(9, "Ann", "en", 0, new_card_identity)
+    assert await storage.audience_size(Audience(Segment.EVERYONE), NOW) == 1
+
+
+async def test_walk_in_is_one_card_per_phone(storage: Storage) -> None:
+    card, created = await storage.create_walk_in("+380931112233", new_card_identity, "Bronze", NOW)
+    again, created_again = await storage.create_walk_in(
+        "+380931112233", new_card_identity, "Bronze", NOW
+    )
+    assert created and not created_again and again.id == card.id
+    assert unclaimed(card) and card.balance == 0 and card.legacy_number is None
+    assert (await storage.unclaimed_by_phone("+380931112233")) == card
+
+
+async def test_claim_moves_the_account_onto_the_imported_card(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None
+    own, _ = await storage.register_customer(42, "Ann", "uk", 50, new_card_identity)
+    result = await storage.claim_card(own.id, card.id, "+380671234567", NOW)
+    assert result is not None and result.carried == 50 and result.legacy_number == "004512"
+    claimed = result.customer
+    assert claimed.id == card.id and claimed.telegram_id == 42 and not unclaimed(claimed)
+    assert claimed.balance == 390 == await storage.ledger_sum(card.id)
+    # The card the customer already holds keeps working: its number and QR moved along.
+    assert (claimed.card_number, claimed.card_payload) == (own.card_number, own.card_payload)
+    assert claimed.language == "uk" and claimed.tier == "Silver"
+    assert await storage.customer_by_telegram(42) == claimed
+    assert await storage.customer_by_payload(own.card_payload) == claimed
+    retired = await storage.customer(own.id)
+    assert retired is not None and retired.forgotten and retired.balance == 0
+    assert await storage.ledger_sum(own.id) == 0
+    kinds = [(e.kind, e.amount) for e in await storage.history(card.id, 10)]
+    assert kinds == [(EntryKind.CLAIM, 50), (EntryKind.IMPORT, 340)]
+    # Once only: the card is no longer unclaimed.
+    assert await storage.claim_card(own.id, card.id, "+380671234567", NOW) is None
+    assert await storage.unclaimed_by_phone("+380671234567") is None
+    assert await storage.balance_mismatches() == []
+    assert await storage.lot_mismatches() == []
+
+
+async def test_claim_needs_the_card_phone(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None
+    own, _ = await storage.register_customer(42, "Ann", "uk", 0, new_card_identity)
+    assert await storage.claim_card(own.id, card.id, "+380990000000", NOW) is None
+    unchanged = await storage.customer(card.id)
+    assert unchanged is not None and unclaimed(unchanged) and unchanged.balance == 340
+
+
+async def test_forgetting_frees_the_legacy_number(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS[:1], new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None
+    await storage.forget_customer(card.id)
+    assert await storage.customer_by_legacy_number("004512") is None
+    clashes = await storage.import_clashes("f9", ["004512"], ["+380671234567"])
+    assert clashes.cards == frozenset() and clashes.phones == frozenset()
+
+
+async def test_claim_carries_the_claimants_spend_and_referral(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004513")
+    assert card is not None
+    friend, _ = await storage.register_customer(7, "Bo", "en", 0, new_card_identity)
+    own, _ = await storage.register_customer(
+        42, "Ann", "en", 0, new_card_identity, referrer_id=friend.id
+    )
+    await storage.book(own.id, EntryKind.PURCHASE, 12, "p1", bill_minor=2_000)
+    result = await storage.claim_card(own.id, card.id, "+380671234568", NOW)
+    assert result is not None and result.carried == 12
+    # 15.00 imported + 20.00 bought on the card the claimant had: both count for tiers.
+    assert (await storage.earning_context(card.id, None, NOW)).spend_minor == 3_500
+    referral = await storage.referral(card.id)
+    assert referral is not None and referral.referrer_id == friend.id
+    assert await storage.referral(own.id) is None
+    assert await storage.balance_mismatches() == []
+    assert await storage.lot_mismatches() == []
