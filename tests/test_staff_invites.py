@@ -53,3 +53,18 @@ async def test_open_invites_are_listed_and_revoked(app: Application, fake: FakeT
     await fake.next_message(OWNER_ID)  # "Carl joined"
     overview = await staff_overview(fake, owner)
     assert "Carl" in overview.content and "not used yet" not in overview.content
+
+
+async def test_revoking_from_a_card_photo_sends_the_list_anew(
+    app: Application, fake: FakeTelegram
+) -> None:
+    # A press can arrive on any message the bot sent, the card photo too: a photo has no
+    # text to edit, so the refreshed list comes as a new message.
+    owner = fake.user(OWNER_ID, "Olga")
+    card = await join(fake, owner)
+    first, second = await make_invite(fake, owner), await make_invite(fake, owner)
+    overview = await staff_overview(fake, owner)
+    answer = fake.press(owner, card, overview.callback(f"Revoke link …{first[-4:]}"))
+    await fake.wait_for(lambda: answer in fake.callback_answers)
+    listing = await fake.next_message(OWNER_ID)
+    assert f"…{second[-4:]}" in listing.content and f"…{first[-4:]}" not in listing.content

@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.domain.clock import utcnow
 from bot.domain.tokens import LinkKind, new_payload
-from bot.handlers.replies import pressed, stale
+from bot.handlers.replies import pressed, show, stale
 from bot.i18n import _
 from bot.keyboards.owner import StaffCb, StaffInviteCb, staff_list
 from bot.shop import Shop
@@ -34,15 +34,16 @@ async def staff(message: Message, shop: Shop) -> None:
     await message.answer(text, reply_markup=markup)
 
 
-async def revoke_invite(query: CallbackQuery, callback_data: StaffInviteCb, shop: Shop) -> None:
+async def revoke_invite(
+    query: CallbackQuery, callback_data: StaffInviteCb, bot: Bot, shop: Shop
+) -> None:
     if not await shop.storage.revoke_invite(callback_data.payload, utcnow()):
         await query.answer(_("This link was already used or has expired."), show_alert=True)
     else:
         await query.answer(_("The link no longer works."))
-    message = pressed(query)
-    if message is not None:
-        text, markup = await staff_overview(shop)
-        await message.edit_text(text, reply_markup=markup)
+    # The press may come from any message, a card photo included: `show` edits only text.
+    text, markup = await staff_overview(shop)
+    await show(bot, query.from_user.id, pressed(query), text, markup)
 
 
 async def staff_action(query: CallbackQuery, callback_data: StaffCb, bot: Bot, shop: Shop) -> None:
