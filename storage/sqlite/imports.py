@@ -230,16 +230,34 @@ class ImportStore(Engine):
                 (own.id,),
             )
             reason = f"claimed card {card.legacy_number or card.card_number}"
-            if own.balance > 0:
+            # Each open lot moves on its own, so carried points keep their expiry.
+            lots = db.execute(
+                "SELECT entry_id, remaining, expires_at FROM lots "
+                "WHERE customer_id = ? AND remaining > 0 ORDER BY entry_id",
+                (own.id,),
+            ).fetchall()
+            for n, (lot, remaining, expires_at) in enumerate(lots):
                 append(
-                    db, own.id, EntryKind.CLAIM, -own.balance, f"claim:{card.id}:out", reason,
-                    None, None, None, stamp,
+                    db, own.id, EntryKind.CLAIM, -remaining, f"claim:{card.id}:out:{n}", reason,
+                    None, None, None, stamp, lot_first=lot,
                 )  # fmt: skip
-            if own.balance > 0 or spend:
                 append(
-                    db, card.id, EntryKind.CLAIM, own.balance, f"claim:{card.id}:in", reason,
-                    None, None, int(spend) or None, stamp,
+                    db, card.id, EntryKind.CLAIM, remaining, f"claim:{card.id}:in:{n}", reason,
+                    None, None, (int(spend) or None) if n == 0 else None, stamp,
+                    expires_at=expires_at,
                 )  # fmt: skip
+            if not lots and spend:
+                append(
+                    db, card.id, EntryKind.CLAIM, 0, f"claim:{card.id}:in:0", reason,
+                    None, None, int(spend), stamp,
+                )  # fmt: skip
+            # Drafts opened on the claimant's card a moment ago (a purchase waiting for
+            # Confirm) follow the account, so they book on the card that stays.
+            db.execute(
+                "UPDATE pending_operations SET customer_id = ? "
+                "WHERE customer_id = ? AND status = 'pending'",
+                (card.id, own.id),
+            )
             # The retired card gives up its number and links first (all unique): the card the
             # customer already holds, its QR and their invitation link, keep working.
             (referral,) = one(db, "SELECT referral_payload FROM customers WHERE id = ?", (own.id,))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,8 @@ from storage import (
     EntryKind,
     ImportClash,
     ImportedCustomer,
+    PendingOperation,
+    PendingStatus,
     Segment,
     Storage,
     unclaimed,
@@ -169,3 +171,37 @@ async def test_claim_carries_the_claimants_spend_and_referral(storage: Storage) 
     assert await storage.referral(own.id) is None
     assert await storage.balance_mismatches() == []
     assert await storage.lot_mismatches() == []
+
+
+async def test_claimed_points_keep_their_expiry(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None
+    soon = NOW + timedelta(days=30)
+    own, _ = await storage.register_customer(
+        42, "Ann", "uk", 50, new_card_identity, welcome_expires_at=soon
+    )
+    assert await storage.claim_card(own.id, card.id, "+380671234567", NOW) is not None
+    expiring = await storage.expiring(NOW, soon + timedelta(days=1), card.id)
+    assert [(e.points, e.expires_at) for e in expiring] == [(50, soon)]
+    expired = await storage.expire_due(soon + timedelta(seconds=1))
+    assert [(b.entry.customer_id, b.entry.amount) for b in expired] == [(card.id, -50)]
+    assert (await storage.customer(card.id)).balance == 340  # type: ignore[union-attr]
+    assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []
+
+
+async def test_a_draft_waiting_at_claim_time_follows_the_account(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None
+    own, _ = await storage.register_customer(42, "Ann", "uk", 0, new_card_identity)
+    draft = PendingOperation(
+        id="op-claim-draft", kind=EntryKind.PURCHASE, customer_id=own.id, operator_id=7,
+        points=12, bill_minor=1250, reverses_id=None, status=PendingStatus.PENDING,
+        staff_chat_id=None, staff_message_id=None, customer_message_id=None,
+        created_at=NOW, expires_at=NOW + timedelta(minutes=10),
+    )  # fmt: skip
+    await storage.create_pending(draft)
+    assert await storage.claim_card(own.id, card.id, "+380671234567", NOW) is not None
+    moved = await storage.pending("op-claim-draft")
+    assert moved is not None and moved.customer_id == card.id
