@@ -7,6 +7,7 @@ from datetime import datetime
 
 from storage.ports_branding import DIRECT_SOURCE, REFERRAL_SOURCE
 from storage.sqlite.engine import Engine, ts, utcnow
+from storage.sqlite.rows import new_member
 
 
 class JoinSourceStore(Engine):
@@ -26,7 +27,8 @@ class JoinSourceStore(Engine):
                 "AS joined_from, count(*) FROM customers c "
                 "LEFT JOIN join_sources j ON j.customer_id = c.id "
                 "LEFT JOIN referrals r ON r.friend_id = c.id "
-                "WHERE c.created_at >= ? AND c.created_at < ? GROUP BY joined_from",
+                f"WHERE {new_member('c')} "
+                "AND c.created_at >= ? AND c.created_at < ? GROUP BY joined_from",
                 (REFERRAL_SOURCE, DIRECT_SOURCE, ts(since), ts(until)),
             ).fetchall()
             return {str(source): int(count) for source, count in found}

@@ -11,6 +11,7 @@ from typing import Any
 from storage.ports import Revenue
 from storage.records import PeriodFigures, WeeklySeries
 from storage.sqlite.engine import Engine, one, ts
+from storage.sqlite.rows import new_member
 
 
 class ReportStore(Engine):
@@ -26,7 +27,8 @@ class ReportStore(Engine):
             (members,) = one(db, "SELECT count(*) FROM customers WHERE forgotten_at IS NULL")
             (new,) = one(
                 db,
-                "SELECT count(*) FROM customers WHERE created_at >= ? AND created_at < ?",
+                f"SELECT count(*) FROM customers WHERE {new_member()} "
+                "AND created_at >= ? AND created_at < ?",
                 window,
             )
             # One pass over the period's entries (an index-only scan), summed here: cheaper
@@ -120,7 +122,8 @@ class ReportStore(Engine):
         def body(db: sqlite3.Connection) -> WeeklySeries:
             series = WeeklySeries([0] * buckets, [0] * buckets, [0] * buckets, [0] * buckets)
             for (created,) in db.execute(
-                "SELECT created_at FROM customers WHERE created_at >= ? AND created_at < ?",
+                f"SELECT created_at FROM customers WHERE {new_member()} "
+                "AND created_at >= ? AND created_at < ?",
                 (edges[0], edges[-1]),
             ):
                 series.joins[bisect_right(edges, created) - 1] += 1

@@ -178,3 +178,11 @@ def referral_of(db: sqlite3.Connection, friend_id: int) -> Referral:
     if row is None:
         raise NotFound(friend_id)
     return referral(row)
+
+
+def new_member(alias: str = "") -> str:
+    """The customers rows that count as members joining: not a plastic card brought over
+    (its holder was a member already) and not a card retired into another by a claim (the
+    card that stays counts, once)."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}legacy_number IS NULL AND {prefix}merged_into IS NULL"

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.domain.insights import REVENUE
 from bot.domain.tokens import new_card_identity
 from storage import (
     Audience,
@@ -205,3 +206,21 @@ async def test_a_draft_waiting_at_claim_time_follows_the_account(storage: Storag
     assert await storage.claim_card(own.id, card.id, "+380671234567", NOW) is not None
     moved = await storage.pending("op-claim-draft")
     assert moved is not None and moved.customer_id == card.id
+
+
+async def test_imports_and_claims_are_no_new_members(storage: Storage) -> None:
+    # Plastic cards brought over were members already; a walk-in claimed later is one
+    # member, not two.
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    walk_in, _ = await storage.create_walk_in("+380501112233", new_card_identity, None, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None
+    for telegram_id, target, phone in ((42, card, "+380671234567"), (43, walk_in, walk_in.phone)):
+        own, _ = await storage.register_customer(telegram_id, "Ann", "uk", 0, new_card_identity)
+        assert phone and await storage.claim_card(own.id, target.id, phone, NOW) is not None
+    await storage.register_customer(44, "Bo", "en", 0, new_card_identity)
+    since, until = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    figures = await storage.period_figures(since, until, REVENUE)
+    assert figures.new_members == 2  # the walk-in's card and Bo's
+    assert sum((await storage.join_sources(since, until)).values()) == 2
+    assert sum((await storage.weekly_series([since, until])).joins) == 2
