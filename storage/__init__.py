@@ -22,6 +22,7 @@ from storage.ports import (
     Revenue,
     Storage,
 )
+from storage.ports_programs import ProgramChanged, ProgramVersion, ProgramVersions
 from storage.records import (
     Audience,
     Booking,
@@ -88,6 +89,9 @@ __all__ = [
     "PendingOperation",
     "PendingStatus",
     "PeriodFigures",
+    "ProgramChanged",
+    "ProgramVersion",
+    "ProgramVersions",
     "Referral",
     "ReferralCase",
     "ReferralDecision",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from storage.ports_programs import ProgramVersions
 from storage.records import (
     Audience,
     Booking,
@@ -394,6 +395,7 @@ class Storage(
     Promotions,
     Offers,
     Reports,
+    ProgramVersions,
     Protocol,
 ):
     """Everything the bot asks of storage."""

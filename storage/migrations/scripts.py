@@ -240,4 +240,18 @@ MIGRATIONS: list[str] = [
     BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
     UPDATE pending_operations SET operator_id = 0 WHERE kind = 'donation';
     """,
+    # The program's versions: the rules live in the database, each change a new row.
+    """
+    CREATE TABLE program_versions (
+        number INTEGER PRIMARY KEY CHECK (number > 0),
+        document TEXT NOT NULL CHECK (json_valid(document)),
+        author_id INTEGER,
+        origin TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER program_versions_no_update BEFORE UPDATE ON program_versions
+    BEGIN SELECT RAISE(ABORT, 'program versions are append-only'); END;
+    CREATE TRIGGER program_versions_no_delete BEFORE DELETE ON program_versions
+    BEGIN SELECT RAISE(ABORT, 'program versions are append-only'); END;
+    """,
 ]

@@ -11,6 +11,7 @@ from storage.sqlite.grants import GrantStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.offers import OfferStore
 from storage.sqlite.pending import PendingStore
+from storage.sqlite.programs import ProgramStore
 from storage.sqlite.promotions import PromotionStore
 from storage.sqlite.referrals import ReferralStore
 from storage.sqlite.reports import ReportStore
@@ -31,6 +32,7 @@ class SQLiteStorage(
     PromotionStore,
     OfferStore,
     ReportStore,
+    ProgramStore,
 ):
     """The `storage.ports.Storage` interface over one SQLite file."""
 
