@@ -53,7 +53,7 @@ def create_dispatcher(shop: Shop) -> Dispatcher:
     dp = Dispatcher(storage=ForgetfulMemoryStorage(), shop=shop, bookings=bookings)
     # Telegram may deliver an update again (a webhook retry, a poll repeated after a crash).
     dp.update.outer_middleware(OnceMiddleware())
-    identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.program.stamps)
+    identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.live)
     locale = CustomerLocaleMiddleware(shop.i18n)
     throttle = ThrottleMiddleware()
     # Order matters: the customer is loaded first, so their saved language picks the locale;
