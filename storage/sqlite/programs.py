@@ -53,7 +53,7 @@ class ProgramStore(Engine):
         origin: str,
         now: datetime,
     ) -> ProgramVersion:
-        text = json.dumps(document, ensure_ascii=False, sort_keys=True)
+        text = json.dumps(document, ensure_ascii=False)  # in the file's order, for export
 
         def body(db: sqlite3.Connection) -> ProgramVersion:
             (current,) = one(db, "SELECT max(number) FROM program_versions")
