@@ -5,9 +5,29 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
-from bot.handlers.owner import backup, offers, promotions, referrals, staff, stats
+from bot.handlers.owner import (
+    backup,
+    offers,
+    program_editor,
+    program_history,
+    promotions,
+    referrals,
+    staff,
+    stats,
+)
 from bot.handlers.owner.offers import OfferCompose
+from bot.handlers.owner.program_editor import ProgramEdit
 from bot.handlers.owner.promotions import Compose
+from bot.keyboards.editor import (
+    AnnounceCb,
+    DraftCb,
+    EditChoiceCb,
+    EditGroupCb,
+    EditItemCb,
+    EditKeyCb,
+    HistoryCb,
+    RevertCb,
+)
 from bot.keyboards.owner import (
     AudienceCb,
     BroadcastCb,
@@ -33,6 +53,7 @@ def build_routers() -> tuple[Router, ...]:
         build_promotions_router(),
         build_offers_router(),
         build_stats_router(),
+        build_program_router(),
     )
 
 
@@ -92,4 +113,28 @@ def build_stats_router() -> Router:
     router.callback_query.register(stats.stats_period, StatsCb.filter(), owner_only)
     router.message.register(stats.export, Command("export"), owner_only)
     router.message.register(stats.adjust, Command("adjust"), owner_only)
+    return router
+
+
+def build_program_router() -> Router:
+    router = Router(name="program_editor")
+    owner_only = HasRole(Role.OWNER)
+    message, callback = router.message, router.callback_query
+    message.register(program_editor.show_program, Command("program"), owner_only)
+    message.register(program_editor.set_command, Command("set"), owner_only)
+    message.register(program_editor.cancel, Command("cancel"), owner_only, StateFilter(ProgramEdit))
+    message.register(
+        program_editor.value_typed,
+        StateFilter(ProgramEdit.value),
+        owner_only,
+        OnLoop(F.text & ~F.text.startswith("/")),
+    )
+    callback.register(program_editor.group_chosen, EditGroupCb.filter(), owner_only)
+    callback.register(program_editor.key_chosen, EditKeyCb.filter(), owner_only)
+    callback.register(program_editor.choice_chosen, EditChoiceCb.filter(), owner_only)
+    callback.register(program_editor.item_chosen, EditItemCb.filter(), owner_only)
+    callback.register(program_editor.draft_decided, DraftCb.filter(), owner_only)
+    callback.register(program_history.history_pressed, HistoryCb.filter(), owner_only)
+    callback.register(program_history.revert_pressed, RevertCb.filter(), owner_only)
+    callback.register(program_history.announce_pressed, AnnounceCb.filter(), owner_only)
     return router
