@@ -126,7 +126,7 @@ async def test_tiers_added_by_set_and_by_buttons_then_history_and_back(
     assert "tiers[2].spend" in listing.content and "earn_rate" in listing.content
     preview = await ask(fake, '/set tiers[4] {name = "Platinum", spend = 3000}')
     assert "Platinum is added." in preview.content
-    assert "would move down a tier" in preview.content
+    assert "moving down a tier at the next daily review: 0" in preview.content
     await confirm(fake, preview)
     assert [t.name for t in app.shop.program.tiers][-1] == "Platinum"
 
@@ -236,8 +236,8 @@ async def test_switching_away_from_stamps_says_what_happens_to_them(
     _ann, customer, _card = await customer_with_card(app, fake, 5002)
     await purchase(fake, cashier, customer.card_payload, "4")
     preview = await ask(fake, "/set earning points")
-    assert "1 hold 1 stamp now" in preview.content, preview.content
-    assert "each of them counts as one point" in preview.content
+    assert "Customers with a balance: 1 (1 stamp in all)" in preview.content, preview.content
+    assert "each counts as one point from now on" in preview.content
     await confirm(fake, preview)
     assert app.shop.program.earning is Earning.POINTS
     stored = await app.shop.storage.customer(customer.id)

@@ -160,12 +160,8 @@ def change_line(change: Change, old: Document, new: Document) -> str:
             old=value_text(field, change.old),
         )
     document = new if change.new is not None else old
-    return _(
-        "{label}: {old} → {new}",
-        label=key_label(path, document),
-        old=value_text(field, change.old),
-        new=value_text(field, change.new),
-    )
+    label = key_label(path, document)
+    return f"{label}: {value_text(field, change.old)} → {value_text(field, change.new)}"
 
 
 def preview_text(
@@ -180,8 +176,8 @@ def preview_text(
     if effects.moving_down is not None and effects.moving_up is not None:
         lines.append(
             _(
-                "At the next daily review {down} would move down a tier; {up} have reached "
-                "a higher tier and move up with their next purchase.",
+                "Customers moving down a tier at the next daily review: {down}; moving up "
+                "with their next purchase: {up}.",
                 down=number(effects.moving_down),
                 up=number(effects.moving_up),
             )
@@ -200,8 +196,9 @@ def preview_text(
         customers, held = effects.holders
         lines.append(
             _(
-                "{customers} hold {held} now. Balances are kept as they are: each of "
-                "them counts as one {unit} from now on; nothing is converted or taken away.",
+                "Customers with a balance: {customers} ({held} in all). Balances stay as they "
+                "are: each counts as one {unit} from now on; nothing is converted or taken "
+                "away.",
                 customers=number(customers),
                 held=EARNING_WORDS[effects.switch[0]](held),
                 unit=_(UNITS[effects.switch[1]]),
