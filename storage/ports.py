@@ -3,8 +3,7 @@ rules the domain passes into storage transactions.
 
 The bot depends on these ports only; `tests/storage_contract/` holds what every backend must
 pass. Business decisions stay out of the backends: they arrive as pure functions or specs the
-domain defines (`BookingRules`, `ReversalRule`, `ReferralRule`, `Revenue`, `AudienceRule`).
-"""
+domain defines (`BookingRules`, `ReversalRule`, `ReferralRule`, `Revenue`, `AudienceRule`)."""
 
 from __future__ import annotations
 

@@ -214,9 +214,10 @@ async def test_choices_are_buttons_and_menus_follow_the_cause(
     # Every language's menu offers /give now.
     await fake.wait_for(lambda: menus_with_give() >= 6)
     # The "what changed" message opens the promotion composer with a draft.
-    fake.press(owner(fake), preview, preview.callback("Tell customers"))
-    await fake.next_message(OWNER_ID)
+    pressed = fake.press(owner(fake), preview, preview.callback("Tell customers"))
     draft = await fake.next_message(OWNER_ID)
+    await fake.wait_for(lambda: pressed in fake.callback_answers)
+    assert "Here is a draft" in str(fake.callback_answers[pressed].get("text"))
     assert "Good cause: — → Animal shelter" in draft.content
     reply = await ask(fake, draft.content)
     assert "Add a link button?" in reply.content

@@ -65,17 +65,15 @@ async def announce_pressed(
     if draft is None:
         await stale(query)
         return
-    await query.answer()
     await state.clear()
     await state.set_state(Compose.text)
-    await bot.send_message(
-        query.from_user.id,
+    # The how-to as the press's answer, so the one message sent is the draft to copy.
+    await query.answer(
         _(
             "Here is a draft for your customers. Send it back as it is, or changed, as the "
             "promotion's text; then choose who gets it as usual. /cancel stops."
         ),
+        show_alert=True,
     )
-    await bot.send_message(
-        query.from_user.id,
-        texts.what_changed_draft(list(draft.changes), draft.old_document, draft.document),
-    )
+    text = texts.what_changed_draft(list(draft.changes), draft.old_document, draft.document)
+    await bot.send_message(query.from_user.id, text)
