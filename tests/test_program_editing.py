@@ -187,3 +187,17 @@ def test_a_draft_is_taken_once_and_only_by_its_owner() -> None:
     for _ in range(ProgramDrafts.LIMIT + 5):
         drafts.add(draft)
     assert len(drafts._drafts) == ProgramDrafts.LIMIT
+
+
+def test_rewards_added_changed_and_removed() -> None:
+    _path, added = apply_command(document(), "rewards[1] Free cake 200")
+    assert [(r.name, r.cost) for r in validate(added).rewards] == [("Free cake", 200)]
+    cheaper = set_value(added, Path("rewards", 1, "cost"), "150")
+    assert validate(cheaper).rewards[0].cost == 150
+    with pytest.raises(EditError):
+        apply_command(cheaper, "rewards[1].cost 1.5")  # whole points only
+    with pytest.raises(ProgramError) as raised:
+        validate(set_value(cheaper, Path("rewards", 1, "cost"), "0"))
+    assert raised.value.key == "rewards[1].cost"
+    _path, removed = apply_command(cheaper, "rewards[1] remove")
+    assert validate(removed).rewards == ()
