@@ -175,6 +175,10 @@ async def test_effects_count_tier_moves_and_stamps_held() -> None:
     points = Program(1, (Tier("Bronze", 0),))
     found = await effects(Spends(rows), stamps, points, NOW)  # type: ignore[arg-type]
     assert found.holders == (1, 10) and found.switch == (Earning.STAMPS, Earning.POINTS)
+    assert found.worth_minor == 50  # 10 points at 0.05
+    to_stamps = Program(1, (Tier("Bronze", 0),), Earning.STAMPS, stamp_reward="Tea")
+    found = await effects(Spends(rows), points, to_stamps, NOW)  # type: ignore[arg-type]
+    assert found.holders == (1, 10) and found.rewards_ready == 1  # 10 stamps make one
 
 
 def test_a_draft_is_taken_once_and_only_by_its_owner() -> None:

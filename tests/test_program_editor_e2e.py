@@ -239,6 +239,7 @@ async def test_switching_away_from_stamps_says_what_happens_to_them(
     preview = await ask(fake, "/set earning points")
     assert "Customers with a balance: 1 (1 stamp in all)" in preview.content, preview.content
     assert "each counts as one point from now on" in preview.content
+    assert "As points they are worth 0.05 off bills in all." in preview.content
     await confirm(fake, preview)
     assert app.shop.program.earning is Earning.POINTS
     stored = await app.shop.storage.customer(customer.id)

@@ -204,6 +204,20 @@ def preview_text(
                 unit=_(UNITS[effects.switch[1]]),
             )
         )
+        if effects.switch[1] is Earning.STAMPS and effects.rewards_ready:
+            lines.append(
+                _(
+                    "Careful: as stamps, these balances make {rewards} rewards ready at once.",
+                    rewards=number(effects.rewards_ready),
+                )
+            )
+        elif effects.switch[1] is not Earning.STAMPS and customers:
+            lines.append(
+                _(
+                    "As points they are worth {worth} off bills in all.",
+                    worth=money(effects.worth_minor),
+                )
+            )
     lines.append(_("Put it in force?"))
     return "\n".join(lines)
 

@@ -16,7 +16,12 @@ from bot.domain.marks import N_
 from bot.domain.program.document import Document, program_to_document
 from bot.domain.program.loader import parse_program
 from bot.domain.program.model import Earning, Program
-from bot.domain.program.rules import base_earning, tier_window_start
+from bot.domain.program.rules import (
+    base_earning,
+    points_value_minor,
+    stamp_rewards,
+    tier_window_start,
+)
 from bot.domain.program.schema import LISTS, EditError, Path, parse_path, read_value
 from storage import Storage
 
@@ -154,6 +159,8 @@ class Effects:
     example: tuple[int, int] | None = None  # (earned now, earned then); None: same
     holders: tuple[int, int] | None = None  # (customers, units held) when earning switches
     switch: tuple[Earning, Earning] | None = None
+    rewards_ready: int = 0  # to stamps: the stamp rewards those balances would make at once
+    worth_minor: int = 0  # from stamps: what those balances would take off bills as points
 
 
 def example_bill(program: Program) -> int:
@@ -163,6 +170,7 @@ def example_bill(program: Program) -> int:
 async def effects(storage: Storage, old: Program, new: Program, now: datetime) -> Effects:
     moving_down = moving_up = None
     holders = switch = None
+    ready = worth = 0
     tiers_changed = (old.tiers, old.tier_window) != (new.tiers, new.tier_window)
     switching = old.stamps != new.stamps
     if tiers_changed or switching:
@@ -178,6 +186,10 @@ async def effects(storage: Storage, old: Program, new: Program, now: datetime) -
             holding = [customer.balance for customer, _spend in spends if customer.balance > 0]
             holders = (len(holding), sum(holding))
             switch = (old.earning, new.earning)
+            if new.stamps:
+                ready = sum(stamp_rewards(new, balance) for balance in holding)
+            else:
+                worth = points_value_minor(new, sum(holding))
     bill = example_bill(new)
     before, after = _example(old, bill), _example(new, bill)
     return Effects(
@@ -187,6 +199,8 @@ async def effects(storage: Storage, old: Program, new: Program, now: datetime) -
         (before, after) if before != after else None,
         holders,
         switch,
+        ready,
+        worth,
     )
 
 
