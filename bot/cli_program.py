@@ -87,7 +87,7 @@ def program_command(argv: list[str], tr: Any, translator: Any) -> int:
             tr(N_("The folder for the database does not exist: {path}"), path=database.parent)
         )
     if argv[0] == "export":
-        number = asyncio.run(_export(settings, file))
+        number = asyncio.run(_export(settings, file)) if database.is_file() else None
         if number is None:
             return fail(
                 tr(

@@ -18,6 +18,7 @@ import pytest
 from bot.app import Application
 from bot.domain.program.model import Earning, Program, Tier
 from storage import EntryKind, SQLiteStorage
+from storage.files import DatabaseLock
 from tests.conftest import OWNER_ID, TEST_PROGRAM, make_settings
 from tests.fakeapi import TOKEN, FakeTelegram, SentMessage
 from tests.test_desk_e2e import book_purchase, customer_with_card, hire_cashier, open_by_link
@@ -280,8 +281,13 @@ async def test_cli_export_and_apply_reach_the_running_bot(
 
     changed = tmp_path / "changed.toml"
     changed.write_text(exported.read_text().replace("earn_rate = 1\n", "earn_rate = 3\n"))
-    code, out, _err = await cli(tmp_path, database, "apply", str(changed))
-    assert code == 0 and "is now version 2" in out, out
+    # Held as `python -m bot` holds it: apply goes through the database all the same.
+    lock = DatabaseLock(database).acquire()
+    try:
+        code, out, _err = await cli(tmp_path, database, "apply", str(changed))
+    finally:
+        lock.release()
+    assert code == 0 and "is now version 2; the running bot applies it" in out, out
     version = await app.shop.storage.program_version()
     assert version is not None and (version.origin, version.author_id) == ("cli", None)
     # The running bot takes it in by itself, with no restart and no update to prompt it.
