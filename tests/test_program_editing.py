@@ -128,6 +128,7 @@ def test_changes_key_by_key() -> None:
     assert {(str(c.path), c.new) for c in changes(document(), shorter)} == {
         ("tiers[3].name", None),
         ("tiers[3].spend", None),
+        ("tiers[3].multiplier", None),
     }
 
 

@@ -22,9 +22,11 @@ def money_value(minor: int) -> int | float:
 
 
 def _tier(tier: Tier) -> Document:
-    item: Document = {"name": tier.name, "spend": money_value(tier.spend_minor)}
-    if tier.multiplier_hundredths != 100:
-        item["multiplier"] = money_value(tier.multiplier_hundredths)
+    item: Document = {
+        "name": tier.name,
+        "spend": money_value(tier.spend_minor),
+        "multiplier": money_value(tier.multiplier_hundredths),
+    }
     if tier.max_redeem_share is not None:
         item["max_redeem_share"] = tier.max_redeem_share
     return item
