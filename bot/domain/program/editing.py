@@ -141,8 +141,9 @@ def _flat(document: Document) -> dict[Path, Any]:
 
 
 def changes(old: Document, new: Document) -> list[Change]:
-    """Key by key, in the new document's order, then the keys that are gone."""
-    before, after = _flat(program_to_document(validate(old))), _flat(new)
+    """Key by key, in the new document's order, then the keys that are gone; both read
+    as the programs they mean, so a default left out is no change."""
+    before, after = (_flat(program_to_document(validate(d))) for d in (old, new))
     found = [Change(p, before.get(p), v) for p, v in after.items() if before.get(p) != v]
     found += [Change(p, v, None) for p, v in before.items() if p not in after and v is not None]
     return [c for c in found if c.old != c.new]
