@@ -13,11 +13,15 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.config import Settings
+from bot.domain.clock import utcnow
+from bot.domain.marks import N_
+from bot.domain.program.document import program_to_document
+from bot.domain.program.live import LiveProgram, version_program
 from bot.domain.program.loader import load_program
 from bot.domain.program.model import Program
 from bot.domain.promotions import audience_filter
 from bot.factory import create_bot, create_dispatcher, register_commands
-from bot.i18n import build_i18n
+from bot.i18n import CatalogI18n, build_i18n
 from bot.services.broadcaster import Broadcaster
 from bot.services.jobs import Jobs
 from bot.shop import Shop
@@ -27,6 +31,7 @@ from storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 5.0  # seconds in-flight updates get to finish on SIGTERM
+WATCH_EVERY = 2.0  # seconds between two looks for a version saved by another process
 
 
 @dataclass
@@ -41,12 +46,25 @@ class Application:
     closed: bool = False
     webhook: SimpleRequestHandler | None = None  # set while serving a webhook
 
+    watcher: asyncio.Task[None] | None = None  # re-registers the menus after a change
+    menus_for: int | None = None  # the program version the command menus were made for
+
     @classmethod
-    async def create(cls, settings: Settings, program: Program | None = None) -> Application:
-        program = program or load_program(settings.program_file)
+    async def create(
+        cls, settings: Settings, program: Program | None = None, *, seed: Program | None = None
+    ) -> Application:
+        """`program` (tests, embedding) is put in force: it seeds an empty database and is
+        saved as a new version when it differs from the one stored. Without it the database
+        wins: `seed` (default: the program file) only fills an empty one."""
         redact.install(settings.bot_token)  # before anything can log a URL
         storage: Storage = await open_storage(settings.database_path, audiences=audience_filter)
-        shop = Shop(settings, program, storage, build_i18n(settings.default_locale))
+        i18n = build_i18n(settings.default_locale)
+        try:
+            live = await start_program(storage, settings, i18n, program, seed)
+        except BaseException:
+            await storage.close()
+            raise
+        shop = Shop(settings, live, storage, i18n)
         bot = create_bot(settings)
         dispatcher = create_dispatcher(shop)
         broadcaster = Broadcaster(bot, shop)
@@ -56,9 +74,30 @@ class Application:
     async def prepare(self) -> None:
         me = await self.bot.get_me()
         log.info("running as @%s (id %s)", me.username, me.id)
-        await register_commands(self.bot, self.shop)
+        await self.refresh_menus()
         self.jobs.start()
         self.broadcaster.start()
+        self.watcher = asyncio.create_task(self.watch_program())
+
+    async def refresh_menus(self) -> None:
+        """The command menus for the program in force (/give only with a cause, …)."""
+        version = self.shop.live.version
+        await register_commands(self.bot, self.shop)
+        self.menus_for = version
+
+    async def watch_program(self) -> None:
+        """Takes in versions another process saved, and keeps the menus in step with
+        whichever change came last (an owner's confirm, an update's look, this one)."""
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            try:
+                await self.shop.live.sync(self.shop.storage)
+                if self.shop.live.version != self.menus_for:
+                    await self.refresh_menus()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("checking the program version failed")
 
     async def run(self, handle_signals: bool = True) -> None:
         try:
@@ -109,12 +148,51 @@ class Application:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self.watcher is not None:
+            self.watcher.cancel()
+            await asyncio.gather(self.watcher, return_exceptions=True)
         await self.broadcaster.stop()
         await self.jobs.stop()
         await self.bot.session.close()
         await self.shop.storage.close()
 
 
-async def run(settings: Settings, program: Program) -> None:
-    app = await Application.create(settings, program)
+async def start_program(
+    storage: Storage,
+    settings: Settings,
+    i18n: CatalogI18n,
+    program: Program | None,
+    seed: Program | None,
+) -> LiveProgram:
+    """The program in force at start-up (see `Application.create`)."""
+    stored = await storage.program_version()
+    if program is None and stored is None:
+        program = seed or load_program(settings.program_file)
+    if program is not None:
+        if stored is not None and version_program(stored) == program:
+            return LiveProgram(program, stored.number)
+        saved = await storage.save_program_version(
+            program_to_document(program),
+            stored.number if stored else None,
+            None,
+            "file",
+            utcnow(),
+        )
+        return LiveProgram(program, saved.number)
+    assert stored is not None
+    in_force = version_program(stored)
+    if seed is not None and seed != in_force:
+        line = i18n.gettext(
+            N_(
+                "The program in force is version {version} from the database, not "
+                "{path}; to put the file in force: python -m bot program apply {path}"
+            ),
+            locale=settings.default_locale,
+        )
+        log.warning(line.format(version=stored.number, path=settings.program_file))
+    return LiveProgram(in_force, stored.number)
+
+
+async def run(settings: Settings, seed: Program) -> None:
+    app = await Application.create(settings, seed=seed)
     await app.run()

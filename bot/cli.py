@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(tr(N_("       python -m bot backup FILE   (a consistent copy of the database)")))
         print(tr(N_("       python -m bot restore FILE  (with the bot stopped)")))
         print(tr(N_("       python -m bot import FILE.csv [--yes]  (plastic cards, bot stopped)")))
+        print(tr(N_("       python -m bot program export FILE  (the program in force as TOML)")))
+        print(tr(N_("       python -m bot program apply FILE   (a program file put in force)")))
         return 0
     if argv and argv[0] in ("backup", "restore"):
         return maintenance(argv, tr)
@@ -123,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli_import import run_import
 
         return run_import(argv, tr, settings_or_report, _translator)
+    if argv and argv[0] == "program":
+        from bot.cli_program import program_command
+
+        return program_command(argv[1:], tr, _translator)
     settings = settings_or_report(tr)
     if settings is None:
         return EXIT_CONFIG
@@ -170,6 +176,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(run(settings, program))
+    except ProgramError as error:  # the version in the database, read by a stricter bot
+        return fail(
+            tr(
+                N_("Program file {path}, {key}: {problem}"),
+                path=error.path,
+                key=error.key,
+                problem=tr(error.problem, **error.params),
+            )
+        )
     except FileNotFoundError as error:
         return fail(
             tr(N_("The folder for the database does not exist: {path}"), path=error.args[0])

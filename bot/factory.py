@@ -10,6 +10,7 @@ from aiogram.types import BotCommand
 
 from bot.config import Settings
 from bot.domain.marks import N_
+from bot.domain.program.editing import ProgramDrafts
 from bot.handlers import install
 from bot.i18n import LANGUAGES
 from bot.i18n.middleware import CustomerLocaleMiddleware
@@ -51,9 +52,10 @@ def create_dispatcher(shop: Shop) -> Dispatcher:
     # `bookings`: confirmations per cashier a minute, handed to the desk's handlers.
     bookings = RateWindow(shop.settings.cashier_bookings_per_minute, 60)
     dp = Dispatcher(storage=ForgetfulMemoryStorage(), shop=shop, bookings=bookings)
+    dp["drafts"] = ProgramDrafts()  # the owner's program changes awaiting Confirm
     # Telegram may deliver an update again (a webhook retry, a poll repeated after a crash).
     dp.update.outer_middleware(OnceMiddleware())
-    identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.program.stamps)
+    identity = IdentityMiddleware(shop.storage, shop.settings.owner_ids, shop.live)
     locale = CustomerLocaleMiddleware(shop.i18n)
     throttle = ThrottleMiddleware()
     # Order matters: the customer is loaded first, so their saved language picks the locale;

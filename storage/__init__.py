@@ -38,6 +38,7 @@ from storage.ports_imports import (
     Imports,
     unclaimed,
 )
+from storage.ports_programs import ProgramChanged, ProgramVersion, ProgramVersions
 from storage.records import (
     Audience,
     Booking,
@@ -115,6 +116,9 @@ __all__ = [
     "PendingOperation",
     "PendingStatus",
     "PeriodFigures",
+    "ProgramChanged",
+    "ProgramVersion",
+    "ProgramVersions",
     "Referral",
     "ReferralCase",
     "ReferralDecision",

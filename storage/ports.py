@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from storage.ports_branding import Presence
 from storage.ports_imports import CardIdentity, Imports
+from storage.ports_programs import ProgramVersions
 from storage.records import (
     Audience,
     Booking,
@@ -393,6 +394,7 @@ class Storage(
     Offers,
     Reports,
     Presence,
+    ProgramVersions,
     Protocol,
 ):
     """Everything the bot asks of storage."""

@@ -54,7 +54,7 @@ def test_every_button_kind_is_found_and_handled() -> None:
     kinds = callback_classes()
     assert set(kinds) == handled
     prefixes = [kind.__prefix__ for kind in kinds]
-    assert len(set(prefixes)) == len(prefixes) == 30
+    assert len(set(prefixes)) == len(prefixes) == 38
 
 
 async def test_a_magic_filter_on_the_loop_keeps_its_meaning() -> None:

@@ -92,17 +92,17 @@ async def test_fsm_keeps_nothing_for_who_only_wrote_and_forgets_abandoned_steps(
 
 
 def test_the_dispatcher_really_uses_the_forgetful_storage() -> None:
+    from bot.domain.program.live import LiveProgram
+    from bot.domain.program.model import DEFAULT_PROGRAM
     from bot.factory import create_dispatcher
 
     class Settings:
         cashier_bookings_per_minute = 30
         owner_ids = frozenset()
 
-    class Program:
-        stamps = False
-
     class Shop:
-        settings, program, storage, i18n = Settings(), Program(), None, build_i18n("en")
+        settings, storage, i18n = Settings(), None, build_i18n("en")
+        live = LiveProgram(DEFAULT_PROGRAM)
 
     dp = create_dispatcher(Shop())  # type: ignore[arg-type]
     assert isinstance(dp.fsm.storage, ForgetfulMemoryStorage)

@@ -249,7 +249,8 @@ async def test_program_summary_for_customers_and_owner(
     owner = fake.user(1000, "Olga")
     fake.send_message(owner, "/program")
     rules = await fake.next_message(1000)
-    assert "PROGRAM_FILE" in rules.content and "10 stamps" in rules.content
+    assert "press Change" in rules.content and "10 stamps" in rules.content
+    assert rules.button("Change") and rules.button("History")
 
 
 async def test_daily_review_lowers_a_tier_kindly(start_app: Start, fake: FakeTelegram) -> None:

@@ -71,15 +71,15 @@ class Jobs:
                 max_instances=1,
                 misfire_grace_time=6 * 3600,
             )
-        if self.shop.program.weekly_digest:
-            self.scheduler.add_job(
-                self.weekly_digest,
-                CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=zone),
-                id="digest",
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=6 * 3600,
-            )
+        # Always scheduled: `weekly_digest` is read when it is due, so a change applies.
+        self.scheduler.add_job(
+            self.weekly_digest,
+            CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=zone),
+            id="digest",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=6 * 3600,
+        )
         self.scheduler.start()
         # Whatever was missed while the bot was down is caught up once, now.
         self.startup = asyncio.create_task(self.run_daily())
@@ -94,6 +94,8 @@ class Jobs:
         """Birthdays for every day since the last run (at most a month back), then expiry,
         reminders and the tier review as of now."""
         async with self._lock:
+            # A version the command line saved while nobody wrote to the bot counts too.
+            await self.shop.live.sync(self.shop.storage, force=True)
             counting_stamps.set(self.shop.program.stamps)
             shop = self.shop
             today = today or shop.now().date()
@@ -208,6 +210,9 @@ class Jobs:
     async def weekly_digest(self, today: date | None = None) -> None:
         """The last seven days' figures and the weekly chart to every owner, once a week."""
         shop = self.shop
+        await shop.live.sync(shop.storage, force=True)
+        if not shop.program.weekly_digest:
+            return
         today = today or shop.now().date()
         last = await shop.storage.job_day("digest")
         if last is not None and last.isocalendar()[:2] == today.isocalendar()[:2]:

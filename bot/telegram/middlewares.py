@@ -12,6 +12,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.domain.clock import utcnow
+from bot.domain.program.live import LiveProgram
+from bot.domain.program.model import DEFAULT_PROGRAM
 from bot.i18n import _
 from bot.telegram.roles import Role, role_for
 from bot.texts.numbers import counting_stamps
@@ -28,10 +30,12 @@ class IdentityMiddleware(BaseMiddleware):
     """Puts the sender's customer record (or None) as `customer` and their current `role`
     into handler data, fresh for every update: a removed cashier loses access at once."""
 
-    def __init__(self, storage: Storage, owner_ids: frozenset[int], stamps: bool = False) -> None:
+    def __init__(
+        self, storage: Storage, owner_ids: frozenset[int], live: LiveProgram | None = None
+    ) -> None:
         self.storage = storage
         self.owner_ids = owner_ids
-        self.stamps = stamps
+        self.live = live or LiveProgram(DEFAULT_PROGRAM)
 
     async def __call__(
         self,
@@ -39,7 +43,10 @@ class IdentityMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        counting_stamps.set(self.stamps)  # scoped to this update's task
+        # A version another process saved is in force from this update on (a cheap look
+        # at the version number, at most every second).
+        await self.live.sync(self.storage)
+        counting_stamps.set(self.live.current.stamps)  # scoped to this update's task
         user: User | None = data.get("event_from_user")
         if user is None:
             data["customer"], data["role"] = None, Role.CUSTOMER

@@ -117,8 +117,8 @@ def program_text(program: Program, for_owner: bool) -> str:
     if for_owner:
         lines.append(
             _(
-                "To change the rules, edit the program file (PROGRAM_FILE) and restart the "
-                "bot. Points already earned keep their rules and expiry."
+                "To change the rules, press Change below or type /set. Points already "
+                "earned keep their rules and expiry."
             )
         )
     return "\n".join(lines)

@@ -269,4 +269,18 @@ MIGRATIONS: list[str] = [
     CREATE INDEX customers_unclaimed ON customers(phone)
         WHERE telegram_id IS NULL AND forgotten_at IS NULL AND phone IS NOT NULL;
     """,
+    # The program's versions: the rules live in the database, each change a new row.
+    """
+    CREATE TABLE program_versions (
+        number INTEGER PRIMARY KEY CHECK (number > 0),
+        document TEXT NOT NULL CHECK (json_valid(document)),
+        author_id INTEGER,
+        origin TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE TRIGGER program_versions_no_update BEFORE UPDATE ON program_versions
+    BEGIN SELECT RAISE(ABORT, 'program versions are append-only'); END;
+    CREATE TRIGGER program_versions_no_delete BEFORE DELETE ON program_versions
+    BEGIN SELECT RAISE(ABORT, 'program versions are append-only'); END;
+    """,
 ]

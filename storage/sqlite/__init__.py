@@ -14,6 +14,7 @@ from storage.sqlite.join_sources import JoinSourceStore
 from storage.sqlite.ledger import LedgerStore
 from storage.sqlite.offers import OfferStore
 from storage.sqlite.pending import PendingStore
+from storage.sqlite.programs import ProgramStore
 from storage.sqlite.promotions import PromotionStore
 from storage.sqlite.referrals import ReferralStore
 from storage.sqlite.reports import ReportStore
@@ -37,6 +38,7 @@ class SQLiteStorage(
     JoinSourceStore,
     BrandingStore,
     ImportStore,
+    ProgramStore,
 ):
     """The `storage.ports.Storage` interface over one SQLite file."""
 

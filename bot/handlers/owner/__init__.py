@@ -11,6 +11,8 @@ from bot.handlers.owner import (
     imports,
     offers,
     poster,
+    program_editor,
+    program_history,
     promotions,
     referrals,
     staff,
@@ -19,8 +21,19 @@ from bot.handlers.owner import (
 from bot.handlers.owner.branding import LogoSteps
 from bot.handlers.owner.offers import OfferCompose
 from bot.handlers.owner.poster import PosterSteps
+from bot.handlers.owner.program_editor import ProgramEdit
 from bot.handlers.owner.promotions import Compose
 from bot.keyboards.branding import LogoCb, PaletteCb
+from bot.keyboards.editor import (
+    AnnounceCb,
+    DraftCb,
+    EditChoiceCb,
+    EditGroupCb,
+    EditItemCb,
+    EditKeyCb,
+    HistoryCb,
+    RevertCb,
+)
 from bot.keyboards.imports import ImportCb
 from bot.keyboards.owner import (
     AudienceCb,
@@ -50,6 +63,7 @@ def build_routers() -> tuple[Router, ...]:
         build_stats_router(),
         build_branding_router(),
         build_imports_router(),
+        build_program_router(),
     )
 
 
@@ -147,4 +161,28 @@ def build_imports_router() -> Router:
     # Whatever step the owner is in (at the desk, say), a document is a file to import.
     router.message.register(imports.check, owner_only, OnLoop(F.document))
     router.callback_query.register(imports.decided, ImportCb.filter(), owner_only)
+    return router
+
+
+def build_program_router() -> Router:
+    router = Router(name="program_editor")
+    owner_only = HasRole(Role.OWNER)
+    message, callback = router.message, router.callback_query
+    message.register(program_editor.show_program, Command("program"), owner_only)
+    message.register(program_editor.set_command, Command("set"), owner_only)
+    message.register(program_editor.cancel, Command("cancel"), owner_only, StateFilter(ProgramEdit))
+    message.register(
+        program_editor.value_typed,
+        StateFilter(ProgramEdit.value),
+        owner_only,
+        OnLoop(F.text & ~F.text.startswith("/")),
+    )
+    callback.register(program_editor.group_chosen, EditGroupCb.filter(), owner_only)
+    callback.register(program_editor.key_chosen, EditKeyCb.filter(), owner_only)
+    callback.register(program_editor.choice_chosen, EditChoiceCb.filter(), owner_only)
+    callback.register(program_editor.item_chosen, EditItemCb.filter(), owner_only)
+    callback.register(program_editor.draft_decided, DraftCb.filter(), owner_only)
+    callback.register(program_history.history_pressed, HistoryCb.filter(), owner_only)
+    callback.register(program_history.revert_pressed, RevertCb.filter(), owner_only)
+    callback.register(program_history.announce_pressed, AnnounceCb.filter(), owner_only)
     return router
