@@ -81,6 +81,7 @@ async def _import(settings: Settings, program: Any, data: bytes, yes: bool) -> i
     from bot.domain import imports
     from bot.domain.context import Context
     from bot.domain.imports import ImportFileError
+    from bot.domain.program.live import version_program
     from bot.domain.promotions import audience_filter
     from bot.i18n import _, build_i18n
     from bot.texts.imports import (
@@ -96,6 +97,11 @@ async def _import(settings: Settings, program: Any, data: bytes, yes: bool) -> i
     i18n = build_i18n(locale)
     storage = await open_storage(settings.database_path, audiences=audience_filter)
     try:
+        # The rules in force live in the database once the bot has run; the file only
+        # seeds a database no bot has opened yet.
+        version = await storage.program_version()
+        if version is not None:
+            program = version_program(version)
         context = Context(storage, program, settings.timezone, settings.phone_region)
         with i18n.context(), i18n.use_locale(locale):
             try:

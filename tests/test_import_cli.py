@@ -92,3 +92,33 @@ async def test_on_a_terminal_it_asks_first(tmp_path: Path) -> None:
     assert process.returncode == 0, err.decode()
     assert "Import 1 customer? [y/N]" in out.decode()
     assert await imported(tmp_path) == 340
+
+
+async def test_tiers_come_from_the_program_in_force(tmp_path: Path) -> None:
+    # Once a bot has run, the database holds the rules: an owner lowered Silver to 100.00
+    # in Telegram, so a card with 200.00 spent arrives as Silver although the file says 500.
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from bot.domain.program.document import program_to_document
+    from bot.domain.program.loader import load_program
+
+    program = load_program(ROOT / "program.toml")
+    silver = dataclasses.replace(program.tiers[1], spend_minor=100_00)
+    lowered = dataclasses.replace(program, tiers=(program.tiers[0], silver, *program.tiers[2:]))
+    storage = await SQLiteStorage.open(str(tmp_path / "shop.db"))
+    try:
+        await storage.save_program_version(
+            program_to_document(lowered), None, None, "telegram", datetime.now(UTC)
+        )
+    finally:
+        await storage.close()
+    (tmp_path / "cards.csv").write_text("card_number;balance;spend\n004512;10;200\n")
+    code, _, err = await cli(tmp_path, "cards.csv", "--yes")
+    assert code == 0, err
+    storage = await SQLiteStorage.open(str(tmp_path / "shop.db"))
+    try:
+        card = await storage.customer_by_legacy_number("004512")
+        assert card is not None and card.tier == silver.name
+    finally:
+        await storage.close()
