@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.domain.clock import utcnow
 from bot.domain.marks import N_
 from bot.domain.program.document import program_to_document
+from bot.domain.program.editing import tier_renames
 from bot.domain.program.live import LiveProgram, version_program
 from bot.domain.program.loader import load_program
 from bot.domain.program.model import Program
@@ -177,6 +178,7 @@ async def start_program(
             None,
             "file",
             utcnow(),
+            renames=tier_renames(version_program(stored), program) if stored else None,
         )
         return LiveProgram(program, saved.number)
     assert stored is not None

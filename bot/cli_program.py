@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.domain.clock import utcnow
 from bot.domain.marks import N_
 from bot.domain.program.document import document_toml, program_to_document
+from bot.domain.program.editing import tier_renames
 from bot.domain.program.live import version_program
 from bot.domain.program.loader import ProgramError, load_program
 from bot.domain.program.model import Program
@@ -65,6 +66,7 @@ async def _apply(settings: Settings, program: Program) -> tuple[int, bool]:
                     None,
                     "cli",
                     utcnow(),
+                    renames=tier_renames(version_program(current), program) if current else None,
                 )
             except ProgramChanged:
                 continue

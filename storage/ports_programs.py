@@ -3,6 +3,7 @@ whole program as its document (the dict the program file parses to), never an ed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -50,7 +51,9 @@ class ProgramVersions(Protocol):
         author_id: int | None,
         origin: str,
         now: datetime,
+        renames: Mapping[str, str] | None = None,
     ) -> ProgramVersion:
         """Save the next version, unless the one in force is no longer `expected` (None:
-        none yet); then `ProgramChanged` is raised and nothing is saved."""
+        none yet); then `ProgramChanged` is raised and nothing is saved. `renames` (old tier
+        name -> new) moves the customers who hold a renamed tier in the same transaction."""
         ...

@@ -17,6 +17,7 @@ from bot.domain.program.editing import (
     changes,
     effects,
     set_value,
+    tier_renames,
     validate,
 )
 from bot.domain.program.loader import ProgramError
@@ -206,3 +207,19 @@ def test_rewards_added_changed_and_removed() -> None:
     assert raised.value.key == "rewards[1].cost"
     _path, removed = apply_command(cheaper, "rewards[1] remove")
     assert validate(removed).rewards == ()
+
+
+def test_tiers_renamed_in_place_are_found() -> None:
+    def named(*names: str) -> Program:
+        spends = (0, 50_000, 150_000, 300_000)
+        return Program(
+            welcome_bonus=0,
+            tiers=tuple(Tier(n, s) for n, s in zip(names, spends[: len(names)], strict=True)),
+        )
+
+    old = named("Bronze", "Silver", "Gold")
+    assert tier_renames(old, named("Bronze", "Argent", "Gold")) == {"Silver": "Argent"}
+    assert tier_renames(old, named("Bronze", "Gold", "Silver")) == {}  # a reorder, not a rename
+    assert tier_renames(old, named("Bronze", "Silver")) == {}  # removed
+    assert tier_renames(old, named("Bronze", "Silver", "Gold", "Platinum")) == {}  # added
+    assert tier_renames(old, old) == {}

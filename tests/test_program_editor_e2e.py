@@ -320,3 +320,21 @@ async def test_start_up_keeps_the_database_and_says_so(
         ]
     finally:
         await second.close()
+
+
+async def test_renaming_a_tier_moves_its_holders_without_a_second_congratulation(
+    app: Application, fake: FakeTelegram
+) -> None:
+    cashier = await hire_cashier(fake)
+    _ann, customer, _card = await customer_with_card(app, fake, 5071)
+    await purchase(fake, cashier, customer.card_payload, "600")
+    await fake.wait_for(lambda: any("reached Silver" in m.content for m in fake.messages(5071)))
+    preview = await ask(fake, "/set tiers[2].name Argent")
+    await confirm(fake, preview)
+    held = await app.shop.storage.customer(customer.id)
+    assert held is not None and held.tier == "Argent"
+    await purchase(fake, cashier, customer.card_payload, "10")
+    await fake.idle()
+    assert not any("Argent" in m.content for m in fake.messages(5071)), [
+        m.content for m in fake.messages(5071)
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +53,7 @@ class ProgramStore(Engine):
         author_id: int | None,
         origin: str,
         now: datetime,
+        renames: Mapping[str, str] | None = None,
     ) -> ProgramVersion:
         text = json.dumps(document, ensure_ascii=False)  # in the file's order, for export
 
@@ -64,6 +66,13 @@ class ProgramStore(Engine):
                 f"INSERT INTO program_versions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
                 (number, text, author_id, origin, ts(now)),
             )
+            if renames:  # one statement, so swapped names (A->B, B->A) stay right
+                cases = " ".join("WHEN ? THEN ?" for _ in renames)
+                marks = ", ".join("?" for _ in renames)
+                db.execute(
+                    f"UPDATE customers SET tier = CASE tier {cases} END WHERE tier IN ({marks})",
+                    (*(name for pair in renames.items() for name in pair), *renames),
+                )
             return ProgramVersion(number, json.loads(text), author_id, origin, now)
 
         return await self._write(body)

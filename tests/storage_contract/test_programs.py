@@ -85,3 +85,22 @@ async def test_versions_survive_reopening(backend: Backend) -> None:
         assert current is not None and current.document == DOCUMENT
     finally:
         await again.close()
+
+
+async def test_a_version_that_renames_tiers_moves_their_holders(storage: Storage) -> None:
+    from bot.domain.tokens import new_card_identity
+
+    await storage.save_program_version(DOCUMENT, None, None, "file", NOW)
+    ids = []
+    for telegram_id, tier in ((1, "Bronze"), (2, "Silver"), (3, "Gold")):
+        customer, _ = await storage.register_customer(
+            telegram_id, "C", "en", 0, new_card_identity, tier=tier
+        )
+        ids.append(customer.id)
+    swapped = {"Bronze": "Silver", "Silver": "Bronze"}  # both at once, in one statement
+    await storage.save_program_version(DOCUMENT, 1, 7, "telegram", NOW, renames=swapped)
+    tiers = [(await storage.customer(i)).tier for i in ids]  # type: ignore[union-attr]
+    assert tiers == ["Silver", "Bronze", "Gold"]
+    with pytest.raises(ProgramChanged):  # refused: nobody moves
+        await storage.save_program_version(DOCUMENT, 1, 7, "telegram", NOW, renames=swapped)
+    assert (await storage.customer(ids[0])).tier == "Silver"  # type: ignore[union-attr]

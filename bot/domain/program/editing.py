@@ -149,6 +149,22 @@ def changes(old: Document, new: Document) -> list[Change]:
     return [c for c in found if c.old != c.new]
 
 
+def tier_renames(old: Program, new: Program) -> dict[str, str]:
+    """Tiers renamed in place (old name -> new): the same number of tiers, a name at one
+    position that the other program does not use. Customers hold their tier by name, so the
+    version that renames it moves them along; otherwise a renamed Silver would read as the
+    lowest tier and its holders be told of an upgrade at their next purchase."""
+    if len(old.tiers) != len(new.tiers):
+        return {}
+    before = {tier.name for tier in old.tiers}
+    after = {tier.name for tier in new.tiers}
+    return {
+        was.name: now.name
+        for was, now in zip(old.tiers, new.tiers, strict=True)
+        if was.name != now.name and was.name not in after and now.name not in before
+    }
+
+
 # --- what it would mean ------------------------------------------------------------------
 
 
@@ -178,9 +194,10 @@ async def effects(storage: Storage, old: Program, new: Program, now: datetime) -
         spends = await storage.spends(tier_window_start(new, now))
         if tiers_changed:
             moving_down = moving_up = 0
+            renamed = tier_renames(old, new)
             for customer, spend in spends:
                 reached = new.tier_index(new.tier_for(spend).name)
-                held = new.tier_index(customer.tier)
+                held = new.tier_index(renamed.get(customer.tier or "", customer.tier))
                 moving_down += reached < held
                 moving_up += reached > held
         if switching:

@@ -21,6 +21,7 @@ from bot.domain.program.editing import (
     changes,
     effects,
     set_value,
+    tier_renames,
     validate,
 )
 from bot.domain.program.loader import ProgramError
@@ -242,14 +243,20 @@ async def draft_decided(
         await show(bot, query.from_user.id, pressed(query), _("Nothing was changed."))
         return
     try:
+        new = validate(draft.document)
         saved = await shop.storage.save_program_version(
-            draft.document, draft.base, query.from_user.id, draft.origin, utcnow()
+            draft.document,
+            draft.base,
+            query.from_user.id,
+            draft.origin,
+            utcnow(),
+            renames=tier_renames(validate(draft.old_document), new),
         )
     except ProgramChanged as error:
         text = texts.changed_meanwhile(error.current)
         await show(bot, query.from_user.id, pressed(query), text)
         return
-    shop.live.put(validate(draft.document), saved.number)
+    shop.live.put(new, saved.number)
     log.info("program version %s saved by %s", saved.number, query.from_user.id)
     await show(
         bot,
