@@ -180,6 +180,11 @@ ALLOWANCES = (
         re.compile(r"MD"),
     ),
     Allowance(
+        "a poster's format chosen: the PDF to print, then the PNG to share",
+        re.compile(r"button plyt:[a-z0-9-]+:[a-z]{2}:[a-z0-9]+", re.DOTALL),
+        re.compile(r"DD"),
+    ),
+    Allowance(
         "a profile step answered (a shared number, a typed birthday): saved, then the next "
         "question or the main menu",
         re.compile(r"contact|.*\d.*", re.DOTALL),
@@ -248,6 +253,9 @@ CHART = ("sendPhoto", {})
         ({"data": "stats:30"}, [TEXT, CHART, CHART, CHART], False),
         ({"data": "stats:31"}, [TEXT, CHART, CHART, CHART], True),
         ({"data": "lang:en"}, [TEXT, TEXT], True),
+        ({"data": "plyt:counter:uk:a4"}, [FILE, FILE], False),
+        ({"data": "plyt:counter:uk:a4"}, [FILE, FILE, FILE], True),
+        ({"data": "plng:counter:uk"}, [FILE, FILE], True),
         ({"text": "/stats"}, [TEXT, CHART, CHART, CHART, CHART], True),
     ],
 )
