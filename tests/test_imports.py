@@ -189,6 +189,24 @@ def test_excel_sep_line_and_whole_numbers_written_with_decimals() -> None:
     assert [(i.line, i.problem) for i in issues] == [(5, RowProblem.BAD_BALANCE)]
 
 
+def test_a_thousands_separator_in_a_balance_is_a_row_problem_not_a_smaller_number() -> None:
+    text = 'card_number;balance\n1;1.000\n2;"10,000"\n3;2.500\n4;1 000\n5;12,5\n'
+    rows, issues, _ = read_rows(text.encode(), "MK", TODAY)
+    assert [(r.legacy_number, r.balance) for r in rows] == [("4", 1000)]
+    assert [(i.line, i.problem) for i in issues] == [
+        (2, RowProblem.BAD_BALANCE),
+        (3, RowProblem.BAD_BALANCE),
+        (4, RowProblem.BAD_BALANCE),
+        (6, RowProblem.BAD_BALANCE),
+    ]
+
+
+def test_excel_tab_sep_line_names_the_tab() -> None:
+    rows, issues, _ = read_rows(b"sep=\t\ncard_number\tbalance\n1\t5\n", "UA", TODAY)
+    assert [(r.line, r.legacy_number, r.balance) for r in rows] == [(3, "1", 5)]
+    assert issues == []
+
+
 def test_a_thai_shop_reads_windows_874() -> None:
     text = "card_number,name,balance\n9,สมชาย,10\n"
     rows, _, _ = read_rows(text.encode("cp874"), "TH", TODAY)
