@@ -92,6 +92,22 @@ async def test_cashier_finds_imported_cards_and_cannot_spend_there(
     assert "Ivan" in by_phone.content and "Plastic card 004513" in by_phone.content
 
 
+async def test_an_old_number_with_its_zeros_opens_that_card_while_a_customer_is_open(
+    app: Application, fake: FakeTelegram
+) -> None:
+    await import_cards(app)
+    cashier = await hire_cashier(fake)
+    fake.send_message(cashier, "#004512")
+    assert "Plastic card 004512" in (await fake.next_message(cashier["id"])).content
+    fake.send_message(cashier, "004513")
+    view = await fake.next_message(cashier["id"])
+    assert "Ivan" in view.content and "Plastic card 004513" in view.content, view.content
+    # Digits without leading zeros are still the amount of a purchase.
+    fake.send_message(cashier, "45")
+    confirm = await fake.next_message(cashier["id"])
+    assert confirm.callback("Confirm") and "Plastic card" not in confirm.content
+
+
 async def test_walk_in_booked_at_the_till_then_claimed(
     app: Application, fake: FakeTelegram
 ) -> None:
