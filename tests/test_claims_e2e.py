@@ -141,6 +141,32 @@ async def test_walk_in_booked_at_the_till_then_claimed(
     assert customer is not None and customer.id == card.id and customer.balance == 170
 
 
+async def test_a_cashier_cannot_claim_a_walk_in_they_booked_on(
+    app: Application, fake: FakeTelegram
+) -> None:
+    cashier = await hire_cashier(fake)
+    fake.send_message(cashier, "067 555 44 33")
+    offer = await fake.next_message(cashier["id"])
+    fake.press(cashier, offer, offer.callback("New card for +380 67 555 4433"))
+    await fake.next_message(cashier["id"])
+    confirmation = await book_purchase(fake, cashier, "120")
+    fake.press(cashier, confirmation, confirmation.callback("Confirm"))
+    await fake.wait_for(
+        lambda: [m for m in fake.messages(cashier["id"]) if "No receipt was sent" in m.content]
+    )
+    card = await app.shop.storage.unclaimed_by_phone("+380675554433")
+    assert card is not None and card.balance == 120
+    fake.send_message(cashier, "/phone")
+    await fake.next_message(cashier["id"])
+    fake.send_contact(cashier, "+380675554433", cashier["id"])
+    refused = await fake.wait_for(
+        lambda: [m for m in fake.messages(cashier["id"]) if "ask an owner" in m.content]
+    )
+    assert "booked yourself" in refused[0].content
+    still = await app.shop.storage.customer(card.id)
+    assert still is not None and unclaimed(still) and still.balance == 120
+
+
 async def test_jobs_never_message_an_unclaimed_card(start_app, fake: FakeTelegram) -> None:  # type: ignore[no-untyped-def]
     program = dataclasses.replace(
         TEST_PROGRAM, birthday_bonus=25, expiry_days=30, expiry_reminder_days=40
