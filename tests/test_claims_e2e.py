@@ -51,6 +51,12 @@ async def test_sharing_the_phone_claims_the_imported_card(
     assert "phone number is saved" in (await fake.next_message(5001)).content
     again = await app.shop.storage.customer_by_telegram(5001)
     assert again is not None and again.balance == 390
+    # The history shows the plastic card's points, not its lifetime spend as a bill.
+    await fake.next_message(5001)  # the question after the phone
+    fake.send_message(user, "/history")
+    history = await fake.next_message(5001)
+    assert "Points from your plastic card" in history.content, history.content
+    assert "bill" not in history.content and "1,250" not in history.content
 
 
 async def test_an_old_number_alone_moves_nothing(app: Application, fake: FakeTelegram) -> None:
