@@ -13,7 +13,13 @@ from storage import EntryKind, unclaimed
 from tests.conftest import TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
 from tests.helpers import join
-from tests.test_desk_e2e import book_purchase, hire_cashier
+from tests.test_desk_e2e import (
+    CASHIER_ID,
+    book_purchase,
+    customer_with_card,
+    hire_cashier,
+    open_by_link,
+)
 
 CARDS = (
     "card_number,name,phone,balance,spend\n"
@@ -171,6 +177,45 @@ async def test_a_cashier_cannot_claim_a_walk_in_they_booked_on(
     assert "booked yourself" in refused[0].content
     still = await app.shop.storage.customer(card.id)
     assert still is not None and unclaimed(still) and still.balance == 120
+
+
+async def test_a_purchase_booked_before_the_claim_is_refunded_from_the_claimed_card(
+    app: Application, fake: FakeTelegram
+) -> None:
+    await import_cards(app)
+    cashier = await hire_cashier(fake)
+    user, customer, _ = await customer_with_card(app, fake, 5004, name="Olena")
+    await open_by_link(fake, cashier, customer.card_payload)
+    confirmation = await book_purchase(fake, cashier, "100")
+    fake.press(cashier, confirmation, confirmation.callback("Confirm"))
+    receipt = await fake.next_message(5004)
+    assert "+100 points" in receipt.content, receipt.content
+    fake.send_message(user, "/phone")
+    await fake.next_message(5004)
+    fake.send_contact(user, "380671234567", 5004)
+    assert "We found your card 004512" in (await fake.next_message(5004)).content
+    claimed = await app.shop.storage.customer_by_telegram(5004)
+    assert claimed is not None and claimed.balance == 490  # 340 + 50 welcome + 100
+    view = await open_by_link(fake, cashier, claimed.card_payload)
+    fake.press(cashier, view, view.callback("Refund"))
+    choices = await fake.next_message(CASHIER_ID)
+    fake.press(cashier, choices, choices.callback("purchase"))
+    prompt = await fake.next_message(CASHIER_ID)
+    assert "100.00" in prompt.content, prompt.content
+    fake.press(cashier, prompt, prompt.callback("Refund"))
+    draft = await fake.next_message(CASHIER_ID)
+    assert "-100 points" in draft.content, draft.content
+    fake.press(cashier, draft, draft.callback("Confirm"))
+    booked = await fake.wait_for(
+        lambda: [m for m in fake.messages(CASHIER_ID) if "Booked: -100 points" in m.content]
+    )
+    assert "Balance now 390 points" in booked[0].content
+    told = await fake.wait_for(lambda: [m for m in fake.messages(5004) if "-100" in m.content])
+    assert "Balance: 390 points" in told[0].content
+    after = await app.shop.storage.customer(claimed.id)
+    assert after is not None and after.balance == 390
+    assert await app.shop.storage.balance_mismatches() == []
+    assert await app.shop.storage.lot_mismatches() == []
 
 
 async def test_jobs_never_message_an_unclaimed_card(start_app, fake: FakeTelegram) -> None:  # type: ignore[no-untyped-def]

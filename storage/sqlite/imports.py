@@ -17,6 +17,7 @@ from storage.ports_imports import (
 )
 from storage.records import Customer, EntryKind, ReferralStatus
 from storage.sqlite import rows
+from storage.sqlite.claimed_lots import claimed_lot
 from storage.sqlite.customers import CARD_ATTEMPTS
 from storage.sqlite.engine import Engine, one, ts
 from storage.sqlite.ledger import append
@@ -244,7 +245,9 @@ class ImportStore(Engine):
                 (own.id,),
             )
             reason = f"claimed card {card.legacy_number or card.card_number}"
-            # Each open lot moves on its own, so carried points keep their expiry.
+            # Each open lot moves on its own, so carried points keep their expiry, and the
+            # entry taking it over is named after it: a refund of the purchase that earned it
+            # takes its points back from there (`ledger.held_lot`).
             lots = db.execute(
                 "SELECT entry_id, remaining, expires_at FROM lots "
                 "WHERE customer_id = ? AND remaining > 0 ORDER BY entry_id",
@@ -256,7 +259,7 @@ class ImportStore(Engine):
                     None, None, None, stamp, lot_first=lot,
                 )  # fmt: skip
                 append(
-                    db, card.id, EntryKind.CLAIM, remaining, f"claim:{card.id}:in:{n}", reason,
+                    db, card.id, EntryKind.CLAIM, remaining, claimed_lot(card.id, lot), reason,
                     None, None, (int(spend) or None) if n == 0 else None, stamp,
                     expires_at=expires_at,
                 )  # fmt: skip

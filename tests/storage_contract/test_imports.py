@@ -297,3 +297,57 @@ async def test_a_retired_card_takes_no_phone_or_birthday(storage: Storage) -> No
     await storage.set_birthday(own.id, date(1990, 1, 1))
     retired = await storage.customer(own.id)
     assert retired is not None and (retired.phone, retired.birthday) == (None, None)
+
+
+async def test_a_purchase_made_before_a_claim_is_refunded_from_the_claimed_card(
+    storage: Storage,
+) -> None:
+    from bot.domain.program.rules import reversal_points
+
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None
+    own, _ = await storage.register_customer(42, "Ann", "uk", 0, new_card_identity)
+    bought = await storage.book(
+        own.id, EntryKind.PURCHASE, 20, "p1", operator_id=7, bill_minor=2_000
+    )
+    assert await storage.claim_card(own.id, card.id, "+380671234567", NOW) is not None
+    # The claimed card lists it, and its points are where the claim moved them.
+    listed = [op for op in await storage.operations(card.id, 18)]
+    assert [op.entry.id for op in listed] == [bought.entry.id]
+    assert listed[0].held_by(card.id) and not listed[0].held_by(own.id)
+    assert await storage.lot_left(bought.entry.id) == 20
+    refund = await storage.reverse(bought.entry.id, 1_000, "r1", 7, reversal_points)
+    assert (refund.entry.customer_id, refund.entry.amount, refund.balance) == (card.id, -10, 350)
+    assert await storage.lot_left(bought.entry.id) == 10
+    # The plastic card's own 340 points are untouched; the rest goes back in full.
+    refund = await storage.reverse(bought.entry.id, None, "r2", 7, reversal_points)
+    assert (refund.entry.amount, refund.entry.shortfall, refund.balance) == (-10, 0, 340)
+    assert await storage.lot_left(bought.entry.id) == 0
+    # The refunded bill no longer counts for tiers: 600.00 imported is what is left.
+    assert (await storage.earning_context(card.id, None, NOW)).spend_minor == 60_000
+    assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []
+
+
+async def test_a_claim_moved_purchase_spent_since_refunds_with_a_shortfall(
+    storage: Storage,
+) -> None:
+    from bot.domain.program.rules import reversal_points
+
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004513")  # 0 points imported
+    assert card is not None
+    own, _ = await storage.register_customer(42, "Ann", "uk", 0, new_card_identity)
+    bought = await storage.book(
+        own.id, EntryKind.PURCHASE, 20, "p1", operator_id=7, bill_minor=2_000
+    )
+    assert await storage.claim_card(own.id, card.id, "+380671234568", NOW) is not None
+    await storage.book(card.id, EntryKind.REDEEM, -15, "spent", operator_id=7)
+    refund = await storage.reverse(bought.entry.id, None, "r1", 7, reversal_points)
+    assert (refund.entry.customer_id, refund.entry.amount, refund.entry.shortfall) == (
+        card.id,
+        -5,
+        15,
+    )
+    assert refund.balance == 0
+    assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []
