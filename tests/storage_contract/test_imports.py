@@ -351,3 +351,21 @@ async def test_a_claim_moved_purchase_spent_since_refunds_with_a_shortfall(
     )
     assert refund.balance == 0
     assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []
+
+
+async def test_a_purchase_follows_two_claims_to_its_refund(storage: Storage) -> None:
+    from bot.domain.program.rules import reversal_points
+
+    first, _ = await storage.create_walk_in("+380501112233", new_card_identity, None, NOW)
+    second, _ = await storage.create_walk_in("+380501112244", new_card_identity, None, NOW)
+    own, _ = await storage.register_customer(42, "Ann", "uk", 5, new_card_identity)
+    bought = await storage.book(
+        own.id, EntryKind.PURCHASE, 20, "p1", operator_id=7, bill_minor=2_000
+    )
+    assert await storage.claim_card(own.id, first.id, "+380501112233", NOW) is not None
+    assert await storage.claim_card(first.id, second.id, "+380501112244", NOW) is not None
+    assert [op.entry.id for op in await storage.operations(second.id, 18)] == [bought.entry.id]
+    assert await storage.lot_left(bought.entry.id) == 20
+    refund = await storage.reverse(bought.entry.id, None, "r1", 7, reversal_points)
+    assert (refund.entry.customer_id, refund.entry.amount, refund.balance) == (second.id, -20, 5)
+    assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []
