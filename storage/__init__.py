@@ -30,6 +30,7 @@ from storage.ports_branding import (
     JoinSources,
 )
 from storage.ports_imports import (
+    BookedByClaimant,
     ClaimResult,
     ImportClash,
     ImportClashes,
@@ -81,6 +82,7 @@ __all__ = [
     "Audience",
     "AudienceFilter",
     "AudienceRule",
+    "BookedByClaimant",
     "Booking",
     "BookingRules",
     "Branding",

@@ -71,6 +71,11 @@ class ImportClash(Exception):
         self.value = value
 
 
+class BookedByClaimant(Exception):
+    """The card holds entries the claimant booked themselves (staff at the till on their
+    own phone's card): it does not move to their account; nothing was written."""
+
+
 class Imports(Protocol):
     async def import_clashes(
         self, digest: str, legacy_numbers: list[str], phones: list[str]
@@ -90,4 +95,7 @@ class Imports(Protocol):
     ) -> tuple[Customer, bool]: ...
     async def claim_card(
         self, claimant_id: int, unclaimed_id: int, phone: str, now: datetime
-    ) -> ClaimResult | None: ...
+    ) -> ClaimResult | None:
+        """None when the card is no longer unclaimed or not this phone's; raises
+        `BookedByClaimant` when the claimant booked on it. Either way nothing changes."""
+        ...

@@ -123,6 +123,13 @@ class Operation:
     entry: LedgerEntry
     refunded_minor: int
     reversed_points: int
+    # The card holding its points now: another than the entry's after a claim retired it.
+    holder_id: int | None = None
+
+    def held_by(self, customer_id: int) -> bool:
+        """Whether it is reversed from this customer's card."""
+        holder = self.holder_id if self.holder_id is not None else self.entry.customer_id
+        return holder == customer_id
 
     @property
     def open_points(self) -> int:

@@ -13,7 +13,13 @@ from storage import EntryKind, unclaimed
 from tests.conftest import TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
 from tests.helpers import join
-from tests.test_desk_e2e import book_purchase, hire_cashier
+from tests.test_desk_e2e import (
+    CASHIER_ID,
+    book_purchase,
+    customer_with_card,
+    hire_cashier,
+    open_by_link,
+)
 
 CARDS = (
     "card_number,name,phone,balance,spend\n"
@@ -51,6 +57,12 @@ async def test_sharing_the_phone_claims_the_imported_card(
     assert "phone number is saved" in (await fake.next_message(5001)).content
     again = await app.shop.storage.customer_by_telegram(5001)
     assert again is not None and again.balance == 390
+    # The history shows the plastic card's points, not its lifetime spend as a bill.
+    await fake.next_message(5001)  # the question after the phone
+    fake.send_message(user, "/history")
+    history = await fake.next_message(5001)
+    assert "Points from your plastic card" in history.content, history.content
+    assert "bill" not in history.content and "1,250" not in history.content
 
 
 async def test_an_old_number_alone_moves_nothing(app: Application, fake: FakeTelegram) -> None:
@@ -92,6 +104,22 @@ async def test_cashier_finds_imported_cards_and_cannot_spend_there(
     assert "Ivan" in by_phone.content and "Plastic card 004513" in by_phone.content
 
 
+async def test_an_old_number_with_its_zeros_opens_that_card_while_a_customer_is_open(
+    app: Application, fake: FakeTelegram
+) -> None:
+    await import_cards(app)
+    cashier = await hire_cashier(fake)
+    fake.send_message(cashier, "#004512")
+    assert "Plastic card 004512" in (await fake.next_message(cashier["id"])).content
+    fake.send_message(cashier, "004513")
+    view = await fake.next_message(cashier["id"])
+    assert "Ivan" in view.content and "Plastic card 004513" in view.content, view.content
+    # Digits without leading zeros are still the amount of a purchase.
+    fake.send_message(cashier, "45")
+    confirm = await fake.next_message(cashier["id"])
+    assert confirm.callback("Confirm") and "Plastic card" not in confirm.content
+
+
 async def test_walk_in_booked_at_the_till_then_claimed(
     app: Application, fake: FakeTelegram
 ) -> None:
@@ -123,6 +151,71 @@ async def test_walk_in_booked_at_the_till_then_claimed(
     assert "120 points moved to your card" in found.content, found.content
     customer = await app.shop.storage.customer_by_telegram(5003)
     assert customer is not None and customer.id == card.id and customer.balance == 170
+
+
+async def test_a_cashier_cannot_claim_a_walk_in_they_booked_on(
+    app: Application, fake: FakeTelegram
+) -> None:
+    cashier = await hire_cashier(fake)
+    fake.send_message(cashier, "067 555 44 33")
+    offer = await fake.next_message(cashier["id"])
+    fake.press(cashier, offer, offer.callback("New card for +380 67 555 4433"))
+    await fake.next_message(cashier["id"])
+    confirmation = await book_purchase(fake, cashier, "120")
+    fake.press(cashier, confirmation, confirmation.callback("Confirm"))
+    await fake.wait_for(
+        lambda: [m for m in fake.messages(cashier["id"]) if "No receipt was sent" in m.content]
+    )
+    card = await app.shop.storage.unclaimed_by_phone("+380675554433")
+    assert card is not None and card.balance == 120
+    fake.send_message(cashier, "/phone")
+    await fake.next_message(cashier["id"])
+    fake.send_contact(cashier, "+380675554433", cashier["id"])
+    refused = await fake.wait_for(
+        lambda: [m for m in fake.messages(cashier["id"]) if "ask an owner" in m.content]
+    )
+    assert "booked yourself" in refused[0].content
+    still = await app.shop.storage.customer(card.id)
+    assert still is not None and unclaimed(still) and still.balance == 120
+
+
+async def test_a_purchase_booked_before_the_claim_is_refunded_from_the_claimed_card(
+    app: Application, fake: FakeTelegram
+) -> None:
+    await import_cards(app)
+    cashier = await hire_cashier(fake)
+    user, customer, _ = await customer_with_card(app, fake, 5004, name="Olena")
+    await open_by_link(fake, cashier, customer.card_payload)
+    confirmation = await book_purchase(fake, cashier, "100")
+    fake.press(cashier, confirmation, confirmation.callback("Confirm"))
+    receipt = await fake.next_message(5004)
+    assert "+100 points" in receipt.content, receipt.content
+    fake.send_message(user, "/phone")
+    await fake.next_message(5004)
+    fake.send_contact(user, "380671234567", 5004)
+    assert "We found your card 004512" in (await fake.next_message(5004)).content
+    claimed = await app.shop.storage.customer_by_telegram(5004)
+    assert claimed is not None and claimed.balance == 490  # 340 + 50 welcome + 100
+    view = await open_by_link(fake, cashier, claimed.card_payload)
+    fake.press(cashier, view, view.callback("Refund"))
+    choices = await fake.next_message(CASHIER_ID)
+    fake.press(cashier, choices, choices.callback("purchase"))
+    prompt = await fake.next_message(CASHIER_ID)
+    assert "100.00" in prompt.content, prompt.content
+    fake.press(cashier, prompt, prompt.callback("Refund"))
+    draft = await fake.next_message(CASHIER_ID)
+    assert "-100 points" in draft.content, draft.content
+    fake.press(cashier, draft, draft.callback("Confirm"))
+    booked = await fake.wait_for(
+        lambda: [m for m in fake.messages(CASHIER_ID) if "Booked: -100 points" in m.content]
+    )
+    assert "Balance now 390 points" in booked[0].content
+    told = await fake.wait_for(lambda: [m for m in fake.messages(5004) if "-100" in m.content])
+    assert "Balance: 390 points" in told[0].content
+    after = await app.shop.storage.customer(claimed.id)
+    assert after is not None and after.balance == 390
+    assert await app.shop.storage.balance_mismatches() == []
+    assert await app.shop.storage.lot_mismatches() == []
 
 
 async def test_jobs_never_message_an_unclaimed_card(start_app, fake: FakeTelegram) -> None:  # type: ignore[no-untyped-def]

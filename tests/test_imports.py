@@ -189,6 +189,24 @@ def test_excel_sep_line_and_whole_numbers_written_with_decimals() -> None:
     assert [(i.line, i.problem) for i in issues] == [(5, RowProblem.BAD_BALANCE)]
 
 
+def test_a_thousands_separator_in_a_balance_is_a_row_problem_not_a_smaller_number() -> None:
+    text = 'card_number;balance\n1;1.000\n2;"10,000"\n3;2.500\n4;1 000\n5;12,5\n'
+    rows, issues, _ = read_rows(text.encode(), "MK", TODAY)
+    assert [(r.legacy_number, r.balance) for r in rows] == [("4", 1000)]
+    assert [(i.line, i.problem) for i in issues] == [
+        (2, RowProblem.BAD_BALANCE),
+        (3, RowProblem.BAD_BALANCE),
+        (4, RowProblem.BAD_BALANCE),
+        (6, RowProblem.BAD_BALANCE),
+    ]
+
+
+def test_excel_tab_sep_line_names_the_tab() -> None:
+    rows, issues, _ = read_rows(b"sep=\t\ncard_number\tbalance\n1\t5\n", "UA", TODAY)
+    assert [(r.line, r.legacy_number, r.balance) for r in rows] == [(3, "1", 5)]
+    assert issues == []
+
+
 def test_a_thai_shop_reads_windows_874() -> None:
     text = "card_number,name,balance\n9,สมชาย,10\n"
     rows, _, _ = read_rows(text.encode("cp874"), "TH", TODAY)
@@ -204,3 +222,25 @@ def test_the_example_file_is_the_one_the_bot_sends_and_is_clean() -> None:
     assert example.read_text() == EXAMPLE_CSV
     rows, issues, count = read_rows(EXAMPLE_CSV.encode(), None, TODAY)
     assert issues == [] and len(rows) == count == 3
+
+
+async def test_a_typed_phone_finds_its_customer_before_an_old_card_numbered_like_it(
+    storage: SQLiteStorage,
+) -> None:
+    from bot.domain import desk
+    from bot.domain.tokens import new_card_identity
+
+    context = Context(storage, PROGRAM, ZoneInfo("Europe/Kyiv"), "UA")
+    owner, _ = await storage.register_customer(42, "Phone Owner", "uk", 0, new_card_identity)
+    await storage.set_phone(owner.id, "+380501234567")
+    # An old plastic card whose barcode number reads like that phone.
+    data = "card_number,name,balance\n0501234567,Plastic Holder,100\n"
+    await import_rows(context, await dry_run(context, data.encode()))
+    found = await desk.find_customers(context, "050 123 45 67")
+    assert [c.name for c in found or []] == ["Phone Owner"]
+    marked = await desk.find_customers(context, "#0501234567")
+    assert [c.name for c in marked or []] == ["Plastic Holder"]
+    # A phone nobody has still finds the old card written the same way.
+    await storage.set_phone(owner.id, None)
+    plain = await desk.find_customers(context, "0501234567")
+    assert [c.name for c in plain or []] == ["Plastic Holder"]

@@ -22,7 +22,8 @@ from storage import ClaimResult, Customer
 
 async def claim_by_phone(context: Context, customer: Customer, phone: str) -> ClaimResult | None:
     """Claim the unclaimed card holding `phone` (already checked to be the sender's own);
-    None when there is none, which changes nothing."""
+    None when there is none, which changes nothing. Raises `BookedByClaimant` when the
+    claimant booked on that card themselves (a cashier's own phone): an owner decides."""
     card = await context.storage.unclaimed_by_phone(phone)
     if card is None or card.id == customer.id:
         return None

@@ -77,15 +77,21 @@ async def find_customers(context: Context, text: str) -> list[Customer] | None:
         found = await context.storage.customer_by_card_number(number)
         return [found] if found else []
     compact = text.strip()
+    if compact.startswith("#"):  # '#' always means an old plastic number
+        return await claims.find_by_legacy_number(context, compact)
+    # In the shop's country ('070 123 456' in North Macedonia) or international (+...).
+    # A phone that is someone's wins over an old number written the same way.
+    phone = parse_phone(compact, context.phone_region)
+    digits = sum(c.isdigit() for c in compact)
+    is_phone = phone is not None and (compact.startswith("+") or digits >= 9)
+    if phone is not None and is_phone:
+        by_phone = await context.storage.customers_by_phone(phone)
+        if by_phone:
+            return by_phone
     old_card = await claims.find_by_legacy_number(context, compact)
     if old_card is not None:
         return old_card
-    # In the shop's country ('070 123 456' in North Macedonia) or international (+...).
-    phone = parse_phone(compact, context.phone_region)
-    digits = sum(c.isdigit() for c in compact)
-    if phone is not None and (compact.startswith("+") or digits >= 9):
-        return await context.storage.customers_by_phone(phone)
-    return None
+    return [] if is_phone else None
 
 
 async def _draft(

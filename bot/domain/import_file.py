@@ -137,8 +137,10 @@ COLUMN_NAMES: dict[str, str] = {
 REQUIRED = ("card_number", "balance")
 _FOLD = re.compile(r"[\s_\-.\u00a0№'’ʼ`]+")
 _CARD = re.compile(r"^[A-Za-z0-9]{1,32}$")
-_EXCEL_SEP = re.compile(r"^\s*sep=[,;\t]\s*$")
-_ZERO_FRACTION = re.compile(r"[.,]0+$")
+_EXCEL_SEP = re.compile(r"^\s*sep=([,;\t])\s*$")
+# '340.00' or '5,0' is a whole number written with decimals; '1.000' or '10,000' is a
+# thousands separator (or three decimals), too ambiguous to read: the row is refused.
+_ZERO_FRACTION = re.compile(r"[.,]0{1,2}$")
 _SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 
@@ -254,8 +256,8 @@ def read_rows(
     if first is None:
         raise ImportFileError(FileProblem.EMPTY)
     delimiter = delimiter_of(lines[first])
-    if _EXCEL_SEP.match(lines[first]):  # Excel's 'sep=;' line names the delimiter
-        delimiter = lines[first].strip()[4]
+    if sep := _EXCEL_SEP.match(lines[first]):  # Excel's 'sep=;' line names the delimiter
+        delimiter = sep.group(1)
         text = "\n" * (first + 1) + "\n".join(lines[first + 1 :])  # line numbers kept
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None

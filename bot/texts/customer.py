@@ -17,6 +17,8 @@ from bot.texts.common import holder_name, offer_line, progress_text, stamp_row, 
 from bot.texts.numbers import format_decimal_hundredths, locale, money, number, points, when
 from storage import Customer, EntryKind, ExpiringPoints, LedgerEntry, Offer, ReferralStats
 
+BROUGHT_ALONG = frozenset({EntryKind.IMPORT, EntryKind.CLAIM})
+
 if TYPE_CHECKING:
     from bot.domain.standing import Standing
 
@@ -131,7 +133,8 @@ def history_text(entries: list[LedgerEntry], page: int, pages: int, zone: ZoneIn
         sign = "+" if entry.amount > 0 else "\u2212" if entry.amount < 0 else ""
         line = f"{when(entry.created_at, zone)} · <b>{sign}{number(abs(entry.amount))}</b> · "
         line += entry_label(entry.kind)
-        if entry.bill_minor is not None:
+        # Import and claim entries carry lifetime spend brought along, not a bill.
+        if entry.bill_minor is not None and entry.kind not in BROUGHT_ALONG:
             line += " · " + _("bill {amount}", amount=money(entry.bill_minor))
         lines.append(line)
     return "\n".join(lines)

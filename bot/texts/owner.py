@@ -57,6 +57,9 @@ FLAG_TEXTS = {
     "same_phone": N_("same phone as the inviter, not paid"),
     "own_till": N_("purchase booked by the inviter or the friend themselves, not paid"),
     "referrer_gone": N_("the inviter closed their card, not paid"),
+    "existing_customer": N_(
+        "the friend claimed a card they already had (plastic or at the till), not paid"
+    ),
 }
 
 

@@ -164,11 +164,16 @@ class CustomerStore(Engine):
         await self._update("UPDATE customers SET language = ? WHERE id = ?", language, customer_id)
 
     async def set_phone(self, customer_id: int, phone: str | None) -> None:
-        await self._update("UPDATE customers SET phone = ? WHERE id = ?", phone, customer_id)
+        # A retired card (forgotten, or claimed into another a moment ago) keeps nothing.
+        await self._update(
+            "UPDATE customers SET phone = ? WHERE id = ? AND forgotten_at IS NULL",
+            phone,
+            customer_id,
+        )
 
     async def set_birthday(self, customer_id: int, birthday: date | None) -> None:
         await self._update(
-            "UPDATE customers SET birthday = ? WHERE id = ?",
+            "UPDATE customers SET birthday = ? WHERE id = ? AND forgotten_at IS NULL",
             birthday.isoformat() if birthday else None,
             customer_id,
         )

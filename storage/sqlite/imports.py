@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, time
 
 from storage.ports_imports import (
+    BookedByClaimant,
     CardIdentity,
     ClaimResult,
     ImportClash,
@@ -14,8 +15,9 @@ from storage.ports_imports import (
     ImportedCustomer,
     ImportOutcome,
 )
-from storage.records import Customer, EntryKind
+from storage.records import Customer, EntryKind, ReferralStatus
 from storage.sqlite import rows
+from storage.sqlite.claimed_lots import claimed_lot
 from storage.sqlite.customers import CARD_ATTEMPTS
 from storage.sqlite.engine import Engine, one, ts
 from storage.sqlite.ledger import append
@@ -224,13 +226,28 @@ class ImportStore(Engine):
             if target is None or source is None:
                 return None
             card, own = rows.customer(target), rows.customer(source)
+            if one(
+                db,
+                "SELECT 1 FROM ledger WHERE customer_id = ? AND operator_id = ? LIMIT 1",
+                (card.id, own.telegram_id),
+            ):
+                raise BookedByClaimant(card.id)
+            # A card with a past of its own (plastic, or purchases at the till) is a
+            # customer of long standing, not a friend the claimant's referrer brought.
+            established = card.legacy_number is not None or one(
+                db,
+                "SELECT 1 FROM ledger WHERE customer_id = ? AND kind = ? LIMIT 1",
+                (card.id, EntryKind.PURCHASE.value),
+            )
             (spend,) = one(
                 db,
                 f"SELECT {SPEND_SQL} FROM ledger WHERE customer_id = ? AND kind IN {SPEND_KINDS}",
                 (own.id,),
             )
             reason = f"claimed card {card.legacy_number or card.card_number}"
-            # Each open lot moves on its own, so carried points keep their expiry.
+            # Each open lot moves on its own, so carried points keep their expiry, and the
+            # entry taking it over is named after it: a refund of the purchase that earned it
+            # takes its points back from there (`ledger.held_lot`).
             lots = db.execute(
                 "SELECT entry_id, remaining, expires_at FROM lots "
                 "WHERE customer_id = ? AND remaining > 0 ORDER BY entry_id",
@@ -242,7 +259,7 @@ class ImportStore(Engine):
                     None, None, None, stamp, lot_first=lot,
                 )  # fmt: skip
                 append(
-                    db, card.id, EntryKind.CLAIM, remaining, f"claim:{card.id}:in:{n}", reason,
+                    db, card.id, EntryKind.CLAIM, remaining, claimed_lot(card.id, lot), reason,
                     None, None, (int(spend) or None) if n == 0 else None, stamp,
                     expires_at=expires_at,
                 )  # fmt: skip
@@ -295,6 +312,18 @@ class ImportStore(Engine):
                 "UPDATE referrals SET referrer_id = ? WHERE referrer_id = ? AND friend_id != ?",
                 (card.id, own.id, card.id),
             )
+            if established:
+                db.execute(
+                    "UPDATE referrals SET status = ?, reason = ?, decided_at = ? "
+                    "WHERE friend_id = ? AND status = ?",
+                    (
+                        ReferralStatus.REJECTED.value,
+                        "existing_customer",
+                        stamp,
+                        card.id,
+                        ReferralStatus.JOINED.value,
+                    ),
+                )
             return ClaimResult(rows.customer_by_id(db, card.id), card.legacy_number, own.balance)
 
         return await self._write(body)

@@ -10,6 +10,7 @@ from storage.errors import InsufficientPoints, NotFound, NothingToReverse, Opera
 from storage.ports import ReversalRule
 from storage.records import Booking, EntryKind, LedgerEntry, Operation
 from storage.sqlite import rows
+from storage.sqlite.claimed_lots import held_lot
 from storage.sqlite.engine import Engine, one, ts, utcnow
 from storage.sqlite.offers import use_offer
 from storage.sqlite.rows import LEDGER_COLUMNS
@@ -171,12 +172,21 @@ def operation_of(db: sqlite3.Connection, entry_id: int) -> Operation | None:
         "FROM ledger WHERE reverses_id = ?",
         (entry_id,),
     )
-    return Operation(rows.entry(row), int(refunded), int(reversed_points))
+    entry = rows.entry(row)
+    holder, _lot = held_lot(db, entry.id)
+    return Operation(entry, int(refunded), int(reversed_points), holder)
 
 
 def lot_left_of(db: sqlite3.Connection, entry_id: int) -> int:
-    """Points an earning's lot still holds. An earning from before lots existed has none of
-    its own: what it earned is then taken from the balance, as it always was."""
+    """Points an earning's lot still holds (where a claim moved it). An earning from before
+    lots existed has none of its own: what it earned is then taken from the balance, as it
+    always was."""
+    _holder, lot = held_lot(db, entry_id)
+    if lot is None:
+        return 0
+    if lot != entry_id:
+        moved = one(db, "SELECT remaining FROM lots WHERE entry_id = ?", (lot,))
+        return int(moved[0]) if moved else 0
     row = one(db, "SELECT remaining FROM lots WHERE entry_id = ?", (entry_id,))
     if row is not None:
         return int(row[0])
@@ -214,6 +224,8 @@ def reverse_entry(
             raise NothingToReverse(original_id)
         points = rule(entry.amount, entry.bill_minor or 0, original.refunded_minor, bill)
         points = min(points, original.open_points)
+    # Booked on the card holding the points now (the claimed one after a claim).
+    holder, lot = held_lot(db, entry.id)
     if entry.kind is EntryKind.REDEEM:
         amount, shortfall = points, 0
     else:
@@ -221,7 +233,7 @@ def reverse_entry(
         amount, shortfall = -taken, points - taken
     new_entry, new_balance = append(
         db,
-        entry.customer_id,
+        holder,
         EntryKind.REFUND,
         amount,
         operation_id,
@@ -232,7 +244,7 @@ def reverse_entry(
         ts(utcnow()),
         shortfall,
         expires_at=ts(expires_at) if expires_at and amount > 0 else None,
-        lot_first=entry.id,
+        lot_first=lot,
     )
     return Booking(new_entry, True, new_balance)
 
@@ -295,9 +307,12 @@ class LedgerStore(Engine):
 
     async def operations(self, customer_id: int, limit: int) -> list[Operation]:
         def body(db: sqlite3.Connection) -> list[Operation]:
+            # Also those of the cards retired into this one by claims: refunded from here.
             ids = db.execute(
-                "SELECT id FROM ledger WHERE customer_id = ? AND kind IN (?, ?) "
-                "ORDER BY id DESC LIMIT ?",
+                "WITH RECURSIVE cards(id) AS (SELECT ? UNION "
+                "SELECT c.id FROM customers c JOIN cards ON c.merged_into = cards.id) "
+                "SELECT id FROM ledger WHERE customer_id IN (SELECT id FROM cards) "
+                "AND kind IN (?, ?) ORDER BY id DESC LIMIT ?",
                 (customer_id, *REVERSIBLE, limit),
             ).fetchall()
             found = [operation_of(db, row[0]) for row in ids]

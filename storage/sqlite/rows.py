@@ -185,4 +185,10 @@ def new_member(alias: str = "") -> str:
     (its holder was a member already) and not a card retired into another by a claim (the
     card that stays counts, once)."""
     prefix = f"{alias}." if alias else ""
-    return f"{prefix}legacy_number IS NULL AND {prefix}merged_into IS NULL"
+    # Forgetting clears the legacy number; the card's import entry stays in the ledger.
+    row = alias or "customers"
+    return (
+        f"{prefix}legacy_number IS NULL AND {prefix}merged_into IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM ledger imported WHERE imported.customer_id = {row}.id "
+        f"AND imported.kind = '{EntryKind.IMPORT.value}')"
+    )

@@ -10,11 +10,13 @@ from bot.domain.insights import REVENUE
 from bot.domain.tokens import new_card_identity
 from storage import (
     Audience,
+    BookedByClaimant,
     EntryKind,
     ImportClash,
     ImportedCustomer,
     PendingOperation,
     PendingStatus,
+    ReferralStatus,
     Segment,
     Storage,
     unclaimed,
@@ -167,8 +169,11 @@ async def test_claim_carries_the_claimants_spend_and_referral(storage: Storage) 
     assert result is not None and result.carried == 12
     # 15.00 imported + 20.00 bought on the card the claimant had: both count for tiers.
     assert (await storage.earning_context(card.id, None, NOW)).spend_minor == 3_500
+    # The referral stays on record with the account, but a plastic-card customer was no
+    # friend brought by the referrer: it will not pay.
     referral = await storage.referral(card.id)
     assert referral is not None and referral.referrer_id == friend.id
+    assert (referral.status, referral.reason) == (ReferralStatus.REJECTED, "existing_customer")
     assert await storage.referral(own.id) is None
     assert await storage.balance_mismatches() == []
     assert await storage.lot_mismatches() == []
@@ -224,3 +229,143 @@ async def test_imports_and_claims_are_no_new_members(storage: Storage) -> None:
     assert figures.new_members == 2  # the walk-in's card and Bo's
     assert sum((await storage.join_sources(since, until)).values()) == 2
     assert sum((await storage.weekly_series([since, until])).joins) == 2
+
+
+async def test_a_fresh_walk_in_claimed_keeps_the_referral_waiting(storage: Storage) -> None:
+    walk_in, _ = await storage.create_walk_in("+380501112233", new_card_identity, None, NOW)
+    friend, _ = await storage.register_customer(7, "Bo", "en", 0, new_card_identity)
+    own, _ = await storage.register_customer(
+        42, "Ann", "en", 0, new_card_identity, referrer_id=friend.id
+    )
+    assert await storage.claim_card(own.id, walk_in.id, "+380501112233", NOW) is not None
+    referral = await storage.referral(walk_in.id)
+    assert referral is not None and referral.status is ReferralStatus.JOINED
+
+
+async def test_a_walk_in_with_purchases_claimed_does_not_make_a_referred_friend(
+    storage: Storage,
+) -> None:
+    walk_in, _ = await storage.create_walk_in("+380501112233", new_card_identity, None, NOW)
+    await storage.book(walk_in.id, EntryKind.PURCHASE, 50, "p-w", operator_id=7, bill_minor=5_000)
+    friend, _ = await storage.register_customer(8, "Bo", "en", 0, new_card_identity)
+    own, _ = await storage.register_customer(
+        42, "Ann", "en", 0, new_card_identity, referrer_id=friend.id
+    )
+    assert await storage.claim_card(own.id, walk_in.id, "+380501112233", NOW) is not None
+    referral = await storage.referral(walk_in.id)
+    assert referral is not None and referral.status is ReferralStatus.REJECTED
+
+
+async def test_staff_cannot_claim_a_card_they_booked_on_themselves(storage: Storage) -> None:
+    cashier_tg = 777
+    walk_in, _ = await storage.create_walk_in("+380501112233", new_card_identity, None, NOW)
+    await storage.book(
+        walk_in.id, EntryKind.PURCHASE, 500, "p-self", operator_id=cashier_tg, bill_minor=50_000
+    )
+    own, _ = await storage.register_customer(cashier_tg, "Cash", "uk", 10, new_card_identity)
+    with pytest.raises(BookedByClaimant):
+        await storage.claim_card(own.id, walk_in.id, "+380501112233", NOW)
+    card = await storage.customer(walk_in.id)
+    assert card is not None and unclaimed(card) and card.balance == 500
+    mine = await storage.customer(own.id)
+    assert mine is not None and mine.telegram_id == cashier_tg and mine.balance == 10
+    assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []
+
+
+async def test_a_forgotten_imported_card_is_not_counted_as_a_new_member(
+    storage: Storage,
+) -> None:
+    await storage.import_customers("f1", ROWS[:1], new_card_identity, NOW)
+    since, until = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    card = await storage.customer_by_legacy_number("004512")
+    own, _ = await storage.register_customer(42, "Ann", "uk", 0, new_card_identity)
+    assert card is not None
+    await storage.claim_card(own.id, card.id, "+380671234567", NOW)
+    assert (await storage.period_figures(since, until, REVENUE)).new_members == 0
+    await storage.forget_customer(card.id)
+    assert (await storage.period_figures(since, until, REVENUE)).new_members == 0
+    assert (await storage.weekly_series([since, until])).joins == [0]
+
+
+async def test_a_retired_card_takes_no_phone_or_birthday(storage: Storage) -> None:
+    await storage.import_customers("f1", ROWS[:1], new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    own, _ = await storage.register_customer(42, "Ann", "uk", 0, new_card_identity)
+    assert card is not None
+    await storage.claim_card(own.id, card.id, "+380671234567", NOW)
+    await storage.set_phone(own.id, "+380671234567")
+    await storage.set_birthday(own.id, date(1990, 1, 1))
+    retired = await storage.customer(own.id)
+    assert retired is not None and (retired.phone, retired.birthday) == (None, None)
+
+
+async def test_a_purchase_made_before_a_claim_is_refunded_from_the_claimed_card(
+    storage: Storage,
+) -> None:
+    from bot.domain.program.rules import reversal_points
+
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004512")
+    assert card is not None
+    own, _ = await storage.register_customer(42, "Ann", "uk", 0, new_card_identity)
+    bought = await storage.book(
+        own.id, EntryKind.PURCHASE, 20, "p1", operator_id=7, bill_minor=2_000
+    )
+    assert await storage.claim_card(own.id, card.id, "+380671234567", NOW) is not None
+    # The claimed card lists it, and its points are where the claim moved them.
+    listed = [op for op in await storage.operations(card.id, 18)]
+    assert [op.entry.id for op in listed] == [bought.entry.id]
+    assert listed[0].held_by(card.id) and not listed[0].held_by(own.id)
+    assert await storage.lot_left(bought.entry.id) == 20
+    refund = await storage.reverse(bought.entry.id, 1_000, "r1", 7, reversal_points)
+    assert (refund.entry.customer_id, refund.entry.amount, refund.balance) == (card.id, -10, 350)
+    assert await storage.lot_left(bought.entry.id) == 10
+    # The plastic card's own 340 points are untouched; the rest goes back in full.
+    refund = await storage.reverse(bought.entry.id, None, "r2", 7, reversal_points)
+    assert (refund.entry.amount, refund.entry.shortfall, refund.balance) == (-10, 0, 340)
+    assert await storage.lot_left(bought.entry.id) == 0
+    # The refunded bill no longer counts for tiers: 600.00 imported is what is left.
+    assert (await storage.earning_context(card.id, None, NOW)).spend_minor == 60_000
+    assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []
+
+
+async def test_a_claim_moved_purchase_spent_since_refunds_with_a_shortfall(
+    storage: Storage,
+) -> None:
+    from bot.domain.program.rules import reversal_points
+
+    await storage.import_customers("f1", ROWS, new_card_identity, NOW)
+    card = await storage.customer_by_legacy_number("004513")  # 0 points imported
+    assert card is not None
+    own, _ = await storage.register_customer(42, "Ann", "uk", 0, new_card_identity)
+    bought = await storage.book(
+        own.id, EntryKind.PURCHASE, 20, "p1", operator_id=7, bill_minor=2_000
+    )
+    assert await storage.claim_card(own.id, card.id, "+380671234568", NOW) is not None
+    await storage.book(card.id, EntryKind.REDEEM, -15, "spent", operator_id=7)
+    refund = await storage.reverse(bought.entry.id, None, "r1", 7, reversal_points)
+    assert (refund.entry.customer_id, refund.entry.amount, refund.entry.shortfall) == (
+        card.id,
+        -5,
+        15,
+    )
+    assert refund.balance == 0
+    assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []
+
+
+async def test_a_purchase_follows_two_claims_to_its_refund(storage: Storage) -> None:
+    from bot.domain.program.rules import reversal_points
+
+    first, _ = await storage.create_walk_in("+380501112233", new_card_identity, None, NOW)
+    second, _ = await storage.create_walk_in("+380501112244", new_card_identity, None, NOW)
+    own, _ = await storage.register_customer(42, "Ann", "uk", 5, new_card_identity)
+    bought = await storage.book(
+        own.id, EntryKind.PURCHASE, 20, "p1", operator_id=7, bill_minor=2_000
+    )
+    assert await storage.claim_card(own.id, first.id, "+380501112233", NOW) is not None
+    assert await storage.claim_card(first.id, second.id, "+380501112244", NOW) is not None
+    assert [op.entry.id for op in await storage.operations(second.id, 18)] == [bought.entry.id]
+    assert await storage.lot_left(bought.entry.id) == 20
+    refund = await storage.reverse(bought.entry.id, None, "r1", 7, reversal_points)
+    assert (refund.entry.customer_id, refund.entry.amount, refund.balance) == (second.id, -20, 5)
+    assert await storage.balance_mismatches() == [] and await storage.lot_mismatches() == []

@@ -115,8 +115,13 @@ async def typed(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> No
     text = message.text.strip()
     current = await state.get_state()
     found = await desk.find_customers(shop.context, text)
+    # With a customer open, short digits are an amount, except an old card's number with
+    # its leading zeros ('004512'): nobody types an amount like that.
     looks_like_lookup = found is not None and (
-        current is None or len(text) >= 8 or text.startswith("#")
+        current is None
+        or len(text) >= 8
+        or text.startswith("#")
+        or (text.startswith("0") and text.isdigit() and bool(found))
     )
     if looks_like_lookup:
         assert found is not None

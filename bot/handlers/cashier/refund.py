@@ -47,7 +47,7 @@ async def picked(
     if customer is None or message is None:
         return
     operation = await shop.storage.operation(callback_data.entry)
-    if operation is None or operation.entry.customer_id != customer.id:
+    if operation is None or not operation.held_by(customer.id):
         await stale(query)
         return
     if operation.entry.kind is EntryKind.REDEEM:
@@ -84,7 +84,7 @@ async def draft_reversal(
     query: CallbackQuery | None,
 ) -> None:
     operation = await shop.storage.operation(entry_id)
-    if operation is None or operation.entry.customer_id != customer.id:
+    if operation is None or not operation.held_by(customer.id):
         await message.answer(nothing_to_reverse())
         return
     if refund_minor is not None and refund_minor > operation.open_minor:

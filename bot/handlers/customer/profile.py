@@ -38,7 +38,7 @@ from bot.texts.customer import (
     settings_text,
 )
 from bot.texts.imports import claimed_text, old_number_text
-from storage import Customer
+from storage import BookedByClaimant, Customer
 
 # What a customer may type as their plastic card's number (or their phone).
 OLD_NUMBER = r"^#?\s?\d[\d\s-]{2,15}$"
@@ -170,13 +170,27 @@ async def phone_shared(
         await message.answer(_("I could not read that phone number."), reply_markup=phone_request())
         return
     customer = await ensure_customer(shop, message.from_user, customer)
-    claimed = await claims.claim_by_phone(shop.context, customer, phone)
+    try:
+        claimed = await claims.claim_by_phone(shop.context, customer, phone)
+    except BookedByClaimant:
+        await message.answer(
+            _(
+                "The card with this phone number holds operations you booked yourself at "
+                "the till, so it cannot move to your account. Please ask an owner to sort "
+                "it out."
+            )
+        )
+        await next_after_phone(message, customer, state)
+        return
     if claimed is not None:  # a plastic card or a walk-in card with this number: theirs now
         customer = claimed.customer
         moved = claimed.customer.balance - claimed.carried
         await message.answer(claimed_text(claimed.legacy_number, moved))
         await send_card(bot, shop, customer, message.chat.id)
     else:
+        # A contact shared twice at once: the other may have just claimed a card, moving the
+        # account there; the phone goes onto the card the account holds now.
+        customer = await shop.storage.customer_by_telegram(message.from_user.id) or customer
         await shop.storage.set_phone(customer.id, phone)
         await message.answer(_("Thank you! Your phone number is saved."))
     await next_after_phone(message, customer, state)
@@ -233,6 +247,8 @@ async def birthday_typed(
         await message.answer(birthday_error(error.reason), reply_markup=skip_only())
         return
     customer = await ensure_customer(shop, message.from_user, customer)
+    # The card the account holds now (a claim may have moved it since this update began).
+    customer = await shop.storage.customer_by_telegram(message.from_user.id) or customer
     await shop.storage.set_birthday(customer.id, born)
     await message.answer(_("Saved: your birthday is {date}.", date=birthday_text(born)))
     await finish_profile(message, state)
