@@ -40,3 +40,12 @@ async def test_a_save_landing_during_the_preview_makes_it_stale(
     assert app.shop.program.welcome_bonus == 999
     version = await storage.program_version()
     assert version is not None and version.document["welcome_bonus"] == 999
+
+
+async def test_a_huge_number_in_an_inline_table_is_named(
+    app: Application, fake: FakeTelegram
+) -> None:
+    reply = await ask(fake, '/set tiers[4] {name = "Platinum", spend = 1e30}')
+    assert "tiers[4].spend: must be an amount" in reply.content, reply.content
+    assert "Nothing was changed" in reply.content
+    assert len(app.shop.program.tiers) == 3

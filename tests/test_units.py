@@ -289,6 +289,8 @@ def test_shipped_program_loads() -> None:
         ({"tiers": [{"name": "A", "spend": 0}, {"name": "B", "spend": "1e3"}]}, "tiers[2].spend"),
         ({"tiers": [{"name": "A", "spend": 0}, {"name": "B", "spend": 1.001}]}, "tiers[2].spend"),
         ({"welcom_bonus": 5}, "welcom_bonus"),
+        ({"earn_rate": 1e30}, "earn_rate"),
+        ({"tiers": [{"name": "A", "spend": 0}, {"name": "B", "spend": 1e30}]}, "tiers[2].spend"),
     ],
 )
 def test_program_errors_name_the_key(data: dict, key: str) -> None:
@@ -305,6 +307,14 @@ def test_program_file_not_toml(tmp_path: Path) -> None:
     assert caught.value.key == "TOML"
 
 
+def test_program_file_with_a_huge_number(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("earn_rate = 1e30\n", encoding="utf-8")
+    with pytest.raises(ProgramError) as caught:
+        load_program(path)
+    assert caught.value.key == "earn_rate"
+
+
 @pytest.mark.parametrize(
     ("value", "minor"), [(12, 1200), (12.5, 1250), ("12.50", 1250), ("0", 0), (499.99, 49999)]
 )
@@ -312,7 +322,9 @@ def test_money_to_minor(value: object, minor: int) -> None:
     assert money_to_minor(value) == minor
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-1", "1.001", True, None, [1], "1e2x"])
+@pytest.mark.parametrize(
+    "value", ["nan", "inf", "-1", "1.001", True, None, [1], "1e2x", 1e30, -1e30]
+)
 def test_money_to_minor_rejects(value: object) -> None:
     with pytest.raises(ValueError):
         money_to_minor(value)

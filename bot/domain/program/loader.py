@@ -79,10 +79,11 @@ def money_to_minor(value: Any) -> int:
         raise ValueError(value)
     try:
         amount = Decimal(str(value))
+        # quantize itself fails on a number too large for the context (a TOML 1e30)
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(value)
     except InvalidOperation:
         raise ValueError(value) from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(value)
     minor = int(amount * 100)
     if minor > MAX_MONEY_MINOR:
         raise ValueError(value)
