@@ -13,9 +13,9 @@ from bot.domain.clock import utcnow
 from bot.domain.program.document import program_to_document
 from bot.domain.program.editing import validate
 from storage import Customer
-from tests.conftest import TEST_PROGRAM
+from tests.conftest import OWNER_ID, TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
-from tests.test_program_editor_e2e import ask, owner
+from tests.test_program_editor_e2e import ask, confirm, owner
 
 
 async def test_a_save_landing_during_the_preview_makes_it_stale(
@@ -49,3 +49,45 @@ async def test_a_huge_number_in_an_inline_table_is_named(
     assert "tiers[4].spend: must be an amount" in reply.content, reply.content
     assert "Nothing was changed" in reply.content
     assert len(app.shop.program.tiers) == 3
+
+
+async def test_a_middle_tier_removed_reads_as_removed_everywhere(
+    app: Application, fake: FakeTelegram
+) -> None:
+    preview = await ask(fake, "/set tiers[2] remove")
+    assert "Silver is removed." in preview.content, preview.content
+    assert "Gold is removed" not in preview.content and "→" not in preview.content
+    await confirm(fake, preview)
+    history = await ask(fake, "/program history")
+    assert "Silver is removed." in history.content, history.content
+    assert "Gold is removed" not in history.content
+    assert [t.name for t in app.shop.program.tiers] == ["Bronze", "Gold"]
+
+
+async def test_a_cleared_tier_share_is_previewed(app: Application, fake: FakeTelegram) -> None:
+    await confirm(fake, await ask(fake, "/set tiers[2].max_redeem_share 30"))
+    preview = await ask(fake, "/set tiers[2].max_redeem_share -")
+    assert "Silver · share of a bill: 30% → — (the program's 50% applies)" in preview.content, (
+        preview.content
+    )
+    await confirm(fake, preview)
+    assert app.shop.program.tiers[1].max_redeem_share is None
+
+
+async def test_going_back_over_automatic_offers_is_a_change(
+    app: Application, fake: FakeTelegram
+) -> None:
+    document = program_to_document(TEST_PROGRAM)
+    document["auto_offers"] = [
+        {"when": "birthday", "title": "Birthday cake", "reward": "item", "valid_days": 7}
+    ]
+    document = program_to_document(validate(document))
+    await app.shop.storage.save_program_version(document, 1, None, "cli", utcnow())
+    await app.shop.live.sync(app.shop.storage, force=True)
+    history = await ask(fake, "/program history")
+    assert "Automatic offers changed." in history.content, history.content
+    fake.press(owner(fake), history, history.callback("Back to version 1"))
+    preview = await fake.next_message(OWNER_ID)
+    assert "Automatic offers changed." in preview.content, preview.content
+    await confirm(fake, preview)
+    assert app.shop.program.auto_offers == ()

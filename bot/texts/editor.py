@@ -20,6 +20,7 @@ from bot.domain.program.schema import (
     EditError,
     Field,
     Kind,
+    TOP,
     Path,
 )
 from bot.i18n import _, ngettext
@@ -146,10 +147,10 @@ def problem_text(error: EditError | ProgramError) -> str:
 
 def change_line(change: Change, old: Document, new: Document) -> str:
     path, field = change.path, change.path.field
-    if path.index is not None and change.new is None and path.item_key == "name":
+    if path.key == "auto_offers":
+        return _("Automatic offers changed.")
+    if path.index is not None and path.item_key is None:  # a whole item, gone
         return _("{name} is removed.", name=item_name(old, path.key, path.index))
-    if path.index is not None and change.new is None:
-        return ""  # the rest of a removed item
     if path.index is not None and change.old is None and path.item_key == "name":
         return _("{name} is added.", name=item_name(new, path.key, path.index))
     if path.key == "tiers" and path.item_key == "spend" and change.old is not None:
@@ -159,9 +160,12 @@ def change_line(change: Change, old: Document, new: Document) -> str:
             new=value_text(field, change.new),
             old=value_text(field, change.old),
         )
-    document = new if change.new is not None else old
-    label = key_label(path, document)
-    return f"{label}: {value_text(field, change.old)} → {value_text(field, change.new)}"
+    label = key_label(path, new)  # an item changed in place is in the new document
+    after = value_text(field, change.new)
+    if path.key == "tiers" and path.item_key == "max_redeem_share" and change.new is None:
+        share = value_text(TOP["max_redeem_share"], new.get("max_redeem_share"))
+        after = _("— (the program's {share} applies)", share=share)
+    return f"{label}: {value_text(field, change.old)} → {after}"
 
 
 def preview_text(
