@@ -17,10 +17,10 @@ from bot.domain.program.schema import (
     GROUPS,
     LIST_LABELS,
     LISTS,
+    TOP,
     EditError,
     Field,
     Kind,
-    TOP,
     Path,
 )
 from bot.i18n import _, ngettext
