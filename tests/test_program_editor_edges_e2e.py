@@ -12,6 +12,7 @@ from bot.app import Application
 from bot.domain.clock import utcnow
 from bot.domain.program.document import program_to_document
 from bot.domain.program.editing import validate
+from bot.domain.program.loader import MAX_REWARDS, MAX_TIERS
 from storage import Customer
 from tests.conftest import OWNER_ID, TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
@@ -91,3 +92,47 @@ async def test_going_back_over_automatic_offers_is_a_change(
     assert "Automatic offers changed." in preview.content, preview.content
     await confirm(fake, preview)
     assert app.shop.program.auto_offers == ()
+
+
+async def test_names_are_unique(app: Application, fake: FakeTelegram) -> None:
+    reply = await ask(fake, "/set tiers[2].name Gold")  # the second Gold is the one named
+    assert "tiers[3].name: is used by another tier" in reply.content, reply.content
+    await confirm(fake, await ask(fake, "/set rewards[1] Tea 40"))
+    reply = await ask(fake, "/set rewards[2] Tea 45")
+    assert "rewards[2].name: is used by another reward" in reply.content, reply.content
+    assert [t.name for t in app.shop.program.tiers] == ["Bronze", "Silver", "Gold"]
+    assert len(app.shop.program.rewards) == 1
+
+
+async def test_a_long_catalogue_is_listed_in_several_messages(
+    app: Application, fake: FakeTelegram
+) -> None:
+    document = program_to_document(TEST_PROGRAM)
+    document["tiers"] = [
+        {"name": f"Tier & number {i:02d} with a long name"[:32], "spend": i * 100}
+        for i in range(MAX_TIERS)
+    ]
+    document["rewards"] = [
+        {"name": f"Reward & number {i:02d} long name"[:32], "cost": 1000 + i}
+        for i in range(MAX_REWARDS)
+    ]
+    document = program_to_document(validate(document))
+    await app.shop.storage.save_program_version(document, 1, None, "cli", utcnow())
+    await app.shop.live.sync(app.shop.storage, force=True)
+    fake.send_message(owner(fake), "/set")
+    listing = [await fake.next_message(OWNER_ID)]
+    while "alert_cashier_operations" not in listing[-1].content:
+        listing.append(await fake.next_message(OWNER_ID))
+    assert len(listing) > 1 and "earn_rate" in listing[0].content
+    text = "\n".join(m.content for m in listing)
+    assert f"rewards[{MAX_REWARDS}].cost" in text and f"tiers[{MAX_TIERS}].name" in text
+    reply = await ask(fake, f"/set rewards[{MAX_REWARDS + 1}] One more 5")
+    assert f"rewards: must have at most {MAX_REWARDS} rewards" in reply.content, reply.content
+    reply = await ask(fake, f"/set tiers[{MAX_TIERS + 1}] One more 99999")
+    assert f"tiers: must have at most {MAX_TIERS} tiers" in reply.content, reply.content
+    shown = await ask(fake, "/program")
+    fake.press(owner(fake), shown, shown.callback("Change"))
+    await fake.wait_for(lambda: "Change the program" in shown.content)
+    fake.press(owner(fake), shown, shown.callback("Rewards catalogue"))
+    await fake.wait_for(lambda: "Rewards catalogue" in shown.content)
+    assert f"{MAX_REWARDS}. Reward & number 29" in shown.content, shown.content

@@ -266,8 +266,12 @@ def history_text(
     return "\n".join(lines)
 
 
-def keys_listing(document: Document) -> str:
-    """/set without arguments: every key with its value and how to type it."""
+MESSAGE_LIMIT = 3500  # under Telegram's 4096 characters, counting the markup too
+
+
+def keys_listing(document: Document) -> list[str]:
+    """/set without arguments: every key with its value and how to type it, a list item
+    to a line, in as many messages as it takes."""
     lines = [
         _(
             "<b>Change a setting:</b> <code>/set key value</code>, e.g. "
@@ -278,16 +282,30 @@ def keys_listing(document: Document) -> str:
     ]
     for group, title in GROUPS:
         keys = [f"<code>{f.key}</code> {value_text(f, document.get(f.key))}" for f in FIELDS[group]]
+        items: list[str] = []
         if group in LISTS:
             for index, item in enumerate(document.get(group, []), start=1):
-                keys += [
+                fields = [
                     f"<code>{group}[{index}].{f.key}</code> {value_text(f, item.get(f.key))}"
                     for f in LISTS[group]
                 ]
+                items.append("; ".join(fields))
             if not document.get(group):
-                keys.append(f"<code>{group}[1]</code> —")
-        lines.append(f"<b>{_(title)}</b>: " + "; ".join(keys))
-    return "\n".join(lines)
+                items.append(f"<code>{group}[1]</code> —")
+        lines.append(f"<b>{_(title)}</b>: " + "; ".join(keys) if keys else f"<b>{_(title)}</b>")
+        lines += items
+    return pack(lines)
+
+
+def pack(lines: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Lines joined into messages of at most `limit` characters, never splitting a line."""
+    messages: list[str] = []
+    for line in lines:
+        if messages and len(messages[-1]) + 1 + len(line) <= limit:
+            messages[-1] += "\n" + line
+        else:
+            messages.append(line)
+    return messages
 
 
 def confirmed_text(number_: int) -> str:

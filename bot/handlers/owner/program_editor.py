@@ -220,7 +220,8 @@ async def set_command(
     assert message.from_user
     document = await document_now(shop)
     if not (command.args or "").strip():
-        await message.answer(texts.keys_listing(document))
+        for text in texts.keys_listing(document):
+            await message.answer(text)
         return
     try:
         _path, new = apply_command(document, command.args or "")
