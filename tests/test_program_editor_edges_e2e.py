@@ -136,3 +136,31 @@ async def test_a_long_catalogue_is_listed_in_several_messages(
     fake.press(owner(fake), shown, shown.callback("Rewards catalogue"))
     await fake.wait_for(lambda: "Rewards catalogue" in shown.content)
     assert f"{MAX_REWARDS}. Reward & number 29" in shown.content, shown.content
+
+
+async def test_customers_are_not_told_of_owner_settings_and_buttons_are_plain(
+    app: Application, fake: FakeTelegram
+) -> None:
+    await confirm(fake, await ask(fake, "/set welcome_bonus 70"))
+    await confirm(fake, await ask(fake, "/set weekly_digest no"))
+    await confirm(fake, await ask(fake, "/set max_purchase 500"))
+    history = await ask(fake, "/program history")
+    fake.press(owner(fake), history, history.callback("Back to version 1"))
+    preview = await fake.next_message(OWNER_ID)
+    assert "Weekly digest" in preview.content and "Welcome bonus" in preview.content
+    await confirm(fake, preview)
+    fake.press(owner(fake), preview, preview.callback("Tell customers"))
+    draft = await fake.next_message(OWNER_ID)
+    assert "Welcome bonus: 70 → 50" in draft.content, draft.content
+    assert "Weekly digest" not in draft.content and "Largest purchase" not in draft.content
+
+    await confirm(fake, await ask(fake, "/set rewards[1] Tea & Co 40"))
+    shown = await ask(fake, "/program")
+    fake.press(owner(fake), shown, shown.callback("Change"))
+    await fake.wait_for(lambda: "Change the program" in shown.content)
+    fake.press(owner(fake), shown, shown.callback("Rewards catalogue"))
+    await fake.wait_for(lambda: "1. Tea & Co" in shown.content)
+    assert shown.button("Tea & Co")["text"] == "Tea & Co"
+    fake.press(owner(fake), shown, shown.callback("Tea & Co"))
+    await fake.wait_for(lambda: "name: Tea & Co" in shown.content)
+    assert shown.button("name")["text"] == "Tea & Co · name: Tea & Co"

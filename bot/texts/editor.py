@@ -17,6 +17,7 @@ from bot.domain.program.schema import (
     GROUPS,
     LIST_LABELS,
     LISTS,
+    OWNER_ONLY,
     TOP,
     EditError,
     Field,
@@ -41,7 +42,8 @@ def _minor(value: Any) -> int:
     return round(float(value) * 100)
 
 
-def value_text(field: Field | None, value: Any) -> str:
+def value_text(field: Field | None, value: Any, html: bool = True) -> str:
+    """`html=False` for a button, whose label is plain text."""
     if value is None or value == "":
         return "—"
     kind = field.kind if field else Kind.TEXT
@@ -55,22 +57,22 @@ def value_text(field: Field | None, value: Any) -> str:
         return f"{number(int(value))}%"
     if kind is Kind.WHOLE:
         return number(int(value))
-    return escape(str(value))
+    return escape(str(value)) if html else str(value)
 
 
-def item_name(document: Document, key: str, index: int) -> str:
+def item_name(document: Document, key: str, index: int, html: bool = True) -> str:
     items = document.get(key, [])
     name = items[index - 1].get("name", "") if index <= len(items) else ""
     shown = tier_name(name) if key == "tiers" else name
-    return escape(shown) or _(LIST_LABELS[key], number=index)
+    return (escape(shown) if html else shown) or _(LIST_LABELS[key], number=index)
 
 
-def key_label(path: Path, document: Document) -> str:
+def key_label(path: Path, document: Document, html: bool = True) -> str:
     """`Earn rate`, `Silver · spend to reach`, `Tier 4` (a new item)."""
     field = path.field
     if path.index is None:
         return _(field.label) if field else path.key
-    name = item_name(document, path.key, path.index)
+    name = item_name(document, path.key, path.index, html)
     return f"{name} · {_(field.label)}" if field else name
 
 
@@ -324,7 +326,10 @@ def changed_meanwhile(number_: int | None) -> str:
 
 
 def what_changed_draft(changes: list[Change], old: Document, new: Document) -> str:
+    """For customers: the owner's own settings (reports, alerts, the largest purchase a
+    cashier may book) are left out."""
+    told = [c for c in changes if c.path.key not in OWNER_ONLY]
     lines = [_("Our loyalty program has changed:")]
-    lines += ["• " + line for line in (change_line(c, old, new) for c in changes) if line]
+    lines += ["• " + line for line in (change_line(c, old, new) for c in told) if line]
     lines.append(_("See /program for the rules."))
     return "\n".join(lines)
