@@ -16,6 +16,7 @@ from bot.domain.program.loader import MAX_REWARDS, MAX_TIERS
 from storage import Customer
 from tests.conftest import OWNER_ID, TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
+from tests.test_desk_e2e import customer_with_card, hire_cashier, open_by_link
 from tests.test_program_editor_e2e import ask, confirm, owner
 
 
@@ -164,3 +165,28 @@ async def test_customers_are_not_told_of_owner_settings_and_buttons_are_plain(
     fake.press(owner(fake), shown, shown.callback("Tea & Co"))
     await fake.wait_for(lambda: "name: Tea & Co" in shown.content)
     assert shown.button("name")["text"] == "Tea & Co · name: Tea & Co"
+
+
+async def test_a_reward_button_shown_before_the_catalogue_changed_is_refused(
+    app: Application, fake: FakeTelegram
+) -> None:
+    await confirm(fake, await ask(fake, "/set rewards[1] Coffee 40"))
+    await confirm(fake, await ask(fake, "/set rewards[2] Cake 45"))
+    cashier = await hire_cashier(fake)
+    _user, customer, _card = await customer_with_card(app, fake, 5001)  # 50 welcome points
+    view = await open_by_link(fake, cashier, customer.card_payload)
+    fake.press(cashier, view, view.callback("Spend"))
+    menu = await fake.next_message(cashier["id"])
+    await confirm(fake, await ask(fake, "/set rewards[1] remove"))  # Cake moves up to 1
+    seen = len(fake.messages(5001))
+    pressed = fake.press(cashier, menu, menu.callback("Coffee"))
+    await fake.wait_for(lambda: pressed in fake.callback_answers)
+    assert "no longer valid" in str(fake.callback_answers[pressed].get("text"))
+    await fake.idle()
+    assert len(fake.messages(5001)) == seen  # the customer is asked for nothing
+    # A fresh menu offers what the catalogue holds now, and it works.
+    fake.press(cashier, view, view.callback("Spend"))
+    menu = await fake.next_message(cashier["id"])
+    fake.press(cashier, menu, menu.callback("Cake"))
+    request = await fake.next_message(5001)
+    assert "Cake" in request.content, request.content
