@@ -5,6 +5,7 @@ buttons after the catalogue changed."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ from storage import Customer
 from tests.conftest import OWNER_ID, TEST_PROGRAM
 from tests.fakeapi import FakeTelegram
 from tests.test_desk_e2e import customer_with_card, hire_cashier, open_by_link
-from tests.test_program_editor_e2e import ask, confirm, owner
+from tests.test_program_editor_e2e import ask, cli, confirm, owner
 
 
 async def test_a_save_landing_during_the_preview_makes_it_stale(
@@ -190,3 +191,12 @@ async def test_a_reward_button_shown_before_the_catalogue_changed_is_refused(
     fake.press(cashier, menu, menu.callback("Cake"))
     request = await fake.next_message(5001)
     assert "Cake" in request.content, request.content
+
+
+async def test_program_apply_names_a_huge_number(app: Application, tmp_path: Path) -> None:
+    huge = tmp_path / "huge.toml"
+    huge.write_text("earn_rate = 1e30\n", encoding="utf-8")
+    code, _out, err = await cli(tmp_path, app.shop.settings.database_path, "apply", str(huge))
+    assert code == 2 and "earn_rate: must be an amount like 500 or 499.99" in err, err
+    assert "Traceback" not in err
+    assert await app.shop.storage.program_version_number() == 1
