@@ -48,14 +48,12 @@ def tier_lists(draw: st.DrawFn) -> tuple[Tier, ...]:
     spends = [0]
     for step in steps:
         spends.append(spends[-1] + step)
+    names = draw(
+        st.lists(texts(32, required=True), min_size=len(spends), max_size=len(spends), unique=True)
+    )
     return tuple(
-        Tier(
-            draw(texts(32, required=True)),
-            spend,
-            draw(st.integers(100, 1000)),
-            draw(st.none() | shares),
-        )
-        for spend in spends
+        Tier(name, spend, draw(st.integers(100, 1000)), draw(st.none() | shares))
+        for name, spend in zip(names, spends, strict=True)
     )
 
 
@@ -113,8 +111,8 @@ def programs(draw: st.DrawFn) -> Program:
         point_value_minor=point_value,
         max_redeem_share=draw(shares),
         rewards=tuple(
-            Reward(draw(texts(32, required=True)), draw(st.integers(1, MAX_POINTS)))
-            for _ in range(draw(st.integers(0, 3)))
+            Reward(name, draw(st.integers(1, MAX_POINTS)))
+            for name in draw(st.lists(texts(32, required=True), max_size=3, unique=True))
         ),
         birthday_bonus=draw(st.integers(0, MAX_POINTS)),
         expiry_days=draw(st.integers(0, MAX_DAYS)),

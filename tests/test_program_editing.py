@@ -11,6 +11,7 @@ import pytest
 
 from bot.domain.program.document import program_to_document
 from bot.domain.program.editing import (
+    Change,
     Draft,
     ProgramDrafts,
     apply_command,
@@ -126,11 +127,34 @@ def test_changes_key_by_key() -> None:
         ("tiers[2].spend", 500, 800),
     ]
     shorter = set_value(document(), Path("tiers", 3), "remove")
-    assert {(str(c.path), c.new) for c in changes(document(), shorter)} == {
-        ("tiers[3].name", None),
-        ("tiers[3].spend", None),
-        ("tiers[3].multiplier", None),
-    }
+    assert [(str(c.path), c.new) for c in changes(document(), shorter)] == [("tiers[3]", None)]
+
+
+def test_a_middle_item_removed_is_one_removal() -> None:
+    middle = set_value(document(), Path("tiers", 2), "remove")
+    assert changes(document(), middle) == [
+        Change(Path("tiers", 2), {"name": "Silver", "spend": 500, "multiplier": 1}, None)
+    ]
+    _path, catalogue = apply_command(document(), "rewards[1] Tea 10")
+    _path, catalogue = apply_command(catalogue, "rewards[2] Cake 20")
+    _path, catalogue = apply_command(catalogue, "rewards[3] Pie 30")
+    _path, fewer = apply_command(catalogue, "rewards[2] remove")
+    _path, fewer = apply_command(fewer, "rewards[2].cost 35")  # Pie, now second, costs more
+    assert changes(catalogue, fewer) == [
+        Change(Path("rewards", 2, "cost"), 30, 35),
+        Change(Path("rewards", 2), {"name": "Cake", "cost": 20}, None),
+    ]
+    renamed = set_value(document(), Path("tiers", 2, "name"), "Argent")  # same count: in place
+    assert changes(document(), renamed) == [Change(Path("tiers", 2, "name"), "Silver", "Argent")]
+
+
+def test_automatic_offers_are_compared_too() -> None:
+    offer = {"when": "birthday", "title": "Cake", "reward": "points", "value": 100}
+    with_offer = program_to_document(validate(dict(document(), auto_offers=[offer])))
+    found = changes(document(), with_offer)
+    assert [(c.path, c.old) for c in found] == [(Path("auto_offers"), [])]
+    assert found[0].new == with_offer["auto_offers"]
+    assert changes(with_offer, document())[0].new == []
 
 
 class Spends:

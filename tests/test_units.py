@@ -15,7 +15,14 @@ from PIL import Image
 from bot.config import ConfigError, load_settings, parse_database_url
 from bot.domain import tokens
 from bot.domain.parsing import DateError, contact_phone, mask_phone, parse_birthday
-from bot.domain.program.loader import ProgramError, load_program, money_to_minor, parse_program
+from bot.domain.program.loader import (
+    MAX_REWARDS,
+    MAX_TIERS,
+    ProgramError,
+    load_program,
+    money_to_minor,
+    parse_program,
+)
 from bot.domain.tokens import (
     PAYLOAD_RE,
     LinkKind,
@@ -289,12 +296,36 @@ def test_shipped_program_loads() -> None:
         ({"tiers": [{"name": "A", "spend": 0}, {"name": "B", "spend": "1e3"}]}, "tiers[2].spend"),
         ({"tiers": [{"name": "A", "spend": 0}, {"name": "B", "spend": 1.001}]}, "tiers[2].spend"),
         ({"welcom_bonus": 5}, "welcom_bonus"),
+        ({"earn_rate": 1e30}, "earn_rate"),
+        ({"tiers": [{"name": "A", "spend": 0}, {"name": "A", "spend": 5}]}, "tiers[2].name"),
+        ({"rewards": [{"name": "Tea", "cost": 5}, {"name": "Tea", "cost": 9}]}, "rewards[2].name"),
+        ({"tiers": [{"name": f"T{i}", "spend": i} for i in range(11)]}, "tiers"),
+        ({"rewards": [{"name": f"R{i}", "cost": 1 + i} for i in range(31)]}, "rewards"),
+        ({"tiers": [{"name": "A", "spend": 0}, {"name": "B", "spend": 1e30}]}, "tiers[2].spend"),
     ],
 )
 def test_program_errors_name_the_key(data: dict, key: str) -> None:
     with pytest.raises(ProgramError) as caught:
         parse_program(data, Path("p.toml"))
     assert caught.value.key == key
+
+
+def test_program_limits_and_duplicates_say_so() -> None:
+    tiers = [{"name": "Gold", "spend": 0}, {"name": "Gold", "spend": 5}]
+    with pytest.raises(ProgramError) as caught:
+        parse_program({"tiers": tiers}, Path("p.toml"))
+    assert caught.value.problem == "is used by another tier"
+    rewards = [{"name": "Tea", "cost": 5}, {"name": "Tea", "cost": 9}]
+    with pytest.raises(ProgramError) as caught:
+        parse_program({"rewards": rewards}, Path("p.toml"))
+    assert caught.value.problem == "is used by another reward"
+    many = [{"name": f"R{i}", "cost": 1 + i} for i in range(MAX_REWARDS)]
+    assert len(parse_program({"rewards": many}, Path("p.toml")).rewards) == MAX_REWARDS
+    with pytest.raises(ProgramError) as caught:
+        parse_program({"rewards": [*many, {"name": "One more", "cost": 1}]}, Path("p.toml"))
+    assert caught.value.params == {"max": MAX_REWARDS}
+    tiers = [{"name": f"T{i}", "spend": i} for i in range(MAX_TIERS)]
+    assert len(parse_program({"tiers": tiers}, Path("p.toml")).tiers) == MAX_TIERS
 
 
 def test_program_file_not_toml(tmp_path: Path) -> None:
@@ -305,6 +336,14 @@ def test_program_file_not_toml(tmp_path: Path) -> None:
     assert caught.value.key == "TOML"
 
 
+def test_program_file_with_a_huge_number(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text("earn_rate = 1e30\n", encoding="utf-8")
+    with pytest.raises(ProgramError) as caught:
+        load_program(path)
+    assert caught.value.key == "earn_rate"
+
+
 @pytest.mark.parametrize(
     ("value", "minor"), [(12, 1200), (12.5, 1250), ("12.50", 1250), ("0", 0), (499.99, 49999)]
 )
@@ -312,7 +351,9 @@ def test_money_to_minor(value: object, minor: int) -> None:
     assert money_to_minor(value) == minor
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-1", "1.001", True, None, [1], "1e2x"])
+@pytest.mark.parametrize(
+    "value", ["nan", "inf", "-1", "1.001", True, None, [1], "1e2x", 1e30, -1e30]
+)
 def test_money_to_minor_rejects(value: object) -> None:
     with pytest.raises(ValueError):
         money_to_minor(value)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 
+from bot.domain.program.model import Reward
 from bot.i18n import _
 from bot.keyboards.common import Int64, OpCb, button, column, inline
 
@@ -24,10 +27,17 @@ class PickCb(CallbackData, prefix="pick"):
 
 
 class RewardCb(CallbackData, prefix="rw"):
-    """A reward from the program's catalogue, by position, within one staff view."""
+    """A reward from the program's catalogue, by position, within one staff view; `tag`
+    is the reward's name and cost as shown, so a press after the catalogue changed is
+    refused instead of asking for another reward."""
 
     view: str
     index: Int64
+    tag: str
+
+
+def reward_tag(reward: Reward) -> str:
+    return hashlib.blake2s(f"{reward.name}\0{reward.cost}".encode(), digest_size=4).hexdigest()
 
 
 class OfferCb(CallbackData, prefix="ofr"):
@@ -70,10 +80,15 @@ def spend_all(view: str, points_label: str) -> InlineKeyboardMarkup:
     return inline([button(points_label, DeskCb(action="redeem_max", view=view))])
 
 
-def rewards(view: str, choices: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+def rewards(view: str, choices: list[tuple[int, Reward, str]]) -> InlineKeyboardMarkup | None:
     if not choices:
         return None
-    return column([(label, RewardCb(view=view, index=index)) for index, label in choices])
+    return column(
+        [
+            (label, RewardCb(view=view, index=index, tag=reward_tag(reward)))
+            for index, reward, label in choices
+        ]
+    )
 
 
 def full_refund(view: str, label: str) -> InlineKeyboardMarkup:

@@ -75,7 +75,7 @@ def _back(group: str) -> list[InlineKeyboardButton]:
 def _key_button(
     path: Path, field: Field, value: object, document: Document
 ) -> InlineKeyboardButton:
-    label = f"{key_label(path, document)}: {value_text(field, value)}"
+    label = f"{key_label(path, document, html=False)}: {value_text(field, value, html=False)}"
     return button(label[:60], EditKeyCb(path=str(path)))
 
 
@@ -86,7 +86,7 @@ def group_buttons(group: str, document: Document) -> InlineKeyboardMarkup:
             rows.append(
                 [
                     button(
-                        item_name(document, group, index),
+                        item_name(document, group, index, html=False),
                         EditItemCb(key=group, index=index, action="open"),
                     )
                 ]

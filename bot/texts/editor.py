@@ -17,6 +17,8 @@ from bot.domain.program.schema import (
     GROUPS,
     LIST_LABELS,
     LISTS,
+    OWNER_ONLY,
+    TOP,
     EditError,
     Field,
     Kind,
@@ -40,7 +42,8 @@ def _minor(value: Any) -> int:
     return round(float(value) * 100)
 
 
-def value_text(field: Field | None, value: Any) -> str:
+def value_text(field: Field | None, value: Any, html: bool = True) -> str:
+    """`html=False` for a button, whose label is plain text."""
     if value is None or value == "":
         return "—"
     kind = field.kind if field else Kind.TEXT
@@ -54,22 +57,22 @@ def value_text(field: Field | None, value: Any) -> str:
         return f"{number(int(value))}%"
     if kind is Kind.WHOLE:
         return number(int(value))
-    return escape(str(value))
+    return escape(str(value)) if html else str(value)
 
 
-def item_name(document: Document, key: str, index: int) -> str:
+def item_name(document: Document, key: str, index: int, html: bool = True) -> str:
     items = document.get(key, [])
     name = items[index - 1].get("name", "") if index <= len(items) else ""
     shown = tier_name(name) if key == "tiers" else name
-    return escape(shown) or _(LIST_LABELS[key], number=index)
+    return (escape(shown) if html else shown) or _(LIST_LABELS[key], number=index)
 
 
-def key_label(path: Path, document: Document) -> str:
+def key_label(path: Path, document: Document, html: bool = True) -> str:
     """`Earn rate`, `Silver · spend to reach`, `Tier 4` (a new item)."""
     field = path.field
     if path.index is None:
         return _(field.label) if field else path.key
-    name = item_name(document, path.key, path.index)
+    name = item_name(document, path.key, path.index, html)
     return f"{name} · {_(field.label)}" if field else name
 
 
@@ -146,10 +149,10 @@ def problem_text(error: EditError | ProgramError) -> str:
 
 def change_line(change: Change, old: Document, new: Document) -> str:
     path, field = change.path, change.path.field
-    if path.index is not None and change.new is None and path.item_key == "name":
+    if path.key == "auto_offers":
+        return _("Automatic offers changed.")
+    if path.index is not None and path.item_key is None:  # a whole item, gone
         return _("{name} is removed.", name=item_name(old, path.key, path.index))
-    if path.index is not None and change.new is None:
-        return ""  # the rest of a removed item
     if path.index is not None and change.old is None and path.item_key == "name":
         return _("{name} is added.", name=item_name(new, path.key, path.index))
     if path.key == "tiers" and path.item_key == "spend" and change.old is not None:
@@ -159,9 +162,12 @@ def change_line(change: Change, old: Document, new: Document) -> str:
             new=value_text(field, change.new),
             old=value_text(field, change.old),
         )
-    document = new if change.new is not None else old
-    label = key_label(path, document)
-    return f"{label}: {value_text(field, change.old)} → {value_text(field, change.new)}"
+    label = key_label(path, new)  # an item changed in place is in the new document
+    after = value_text(field, change.new)
+    if path.key == "tiers" and path.item_key == "max_redeem_share" and change.new is None:
+        share = value_text(TOP["max_redeem_share"], new.get("max_redeem_share"))
+        after = _("— (the program's {share} applies)", share=share)
+    return f"{label}: {value_text(field, change.old)} → {after}"
 
 
 def preview_text(
@@ -262,8 +268,12 @@ def history_text(
     return "\n".join(lines)
 
 
-def keys_listing(document: Document) -> str:
-    """/set without arguments: every key with its value and how to type it."""
+MESSAGE_LIMIT = 3500  # under Telegram's 4096 characters, counting the markup too
+
+
+def keys_listing(document: Document) -> list[str]:
+    """/set without arguments: every key with its value and how to type it, a list item
+    to a line, in as many messages as it takes."""
     lines = [
         _(
             "<b>Change a setting:</b> <code>/set key value</code>, e.g. "
@@ -274,16 +284,30 @@ def keys_listing(document: Document) -> str:
     ]
     for group, title in GROUPS:
         keys = [f"<code>{f.key}</code> {value_text(f, document.get(f.key))}" for f in FIELDS[group]]
+        items: list[str] = []
         if group in LISTS:
             for index, item in enumerate(document.get(group, []), start=1):
-                keys += [
+                fields = [
                     f"<code>{group}[{index}].{f.key}</code> {value_text(f, item.get(f.key))}"
                     for f in LISTS[group]
                 ]
+                items.append("; ".join(fields))
             if not document.get(group):
-                keys.append(f"<code>{group}[1]</code> —")
-        lines.append(f"<b>{_(title)}</b>: " + "; ".join(keys))
-    return "\n".join(lines)
+                items.append(f"<code>{group}[1]</code> —")
+        lines.append(f"<b>{_(title)}</b>: " + "; ".join(keys) if keys else f"<b>{_(title)}</b>")
+        lines += items
+    return pack(lines)
+
+
+def pack(lines: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Lines joined into messages of at most `limit` characters, never splitting a line."""
+    messages: list[str] = []
+    for line in lines:
+        if messages and len(messages[-1]) + 1 + len(line) <= limit:
+            messages[-1] += "\n" + line
+        else:
+            messages.append(line)
+    return messages
 
 
 def confirmed_text(number_: int) -> str:
@@ -302,7 +326,10 @@ def changed_meanwhile(number_: int | None) -> str:
 
 
 def what_changed_draft(changes: list[Change], old: Document, new: Document) -> str:
+    """For customers: the owner's own settings (reports, alerts, the largest purchase a
+    cashier may book) are left out."""
+    told = [c for c in changes if c.path.key not in OWNER_ONLY]
     lines = [_("Our loyalty program has changed:")]
-    lines += ["• " + line for line in (change_line(c, old, new) for c in changes) if line]
+    lines += ["• " + line for line in (change_line(c, old, new) for c in told) if line]
     lines.append(_("See /program for the rules."))
     return "\n".join(lines)

@@ -123,30 +123,51 @@ def apply_command(document: Document, text: str) -> tuple[Path, Document]:
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """One key's old and new value. A whole removed list item is one change at its old
+    position (`path.item_key` None, `new` None); automatic offers change as one list."""
+
     path: Path
     old: Any  # None: not set before (a new item's key)
-    new: Any  # None: gone (a removed item's key)
+    new: Any  # None: gone (a removed item, a cleared tier share)
 
 
-def _flat(document: Document) -> dict[Path, Any]:
-    flat: dict[Path, Any] = {}
-    for key, value in document.items():
-        if key in LISTS:
-            for index, item in enumerate(value, start=1):
-                for field in LISTS[key]:
-                    flat[Path(key, index, field.key)] = item.get(field.key)
-        elif key != "auto_offers":
-            flat[Path(key)] = value
-    return flat
+def _item_changes(key: str, old: list[Document], new: list[Document]) -> list[Change]:
+    """Items compared by position while their number stays (a rename is a change in place);
+    when items were added or removed, by name (names are unique), so removing a middle tier
+    reads as that tier removed, not as the ones after it renamed."""
+    fields = [field.key for field in LISTS[key]]
+    if len(old) == len(new):
+        pairs: list[tuple[int | None, int]] = [(i, i) for i in range(1, len(new) + 1)]
+    else:
+        at = {item.get("name"): index for index, item in enumerate(old, start=1)}
+        pairs = [(at.pop(item.get("name"), None), j) for j, item in enumerate(new, start=1)]
+    found: list[Change] = []
+    for i, j in pairs:
+        was = old[i - 1] if i is not None else {}
+        now = new[j - 1]
+        found += [
+            Change(Path(key, j, field), was.get(field), now.get(field))
+            for field in fields
+            if was.get(field) != now.get(field)
+        ]
+    kept = {i for i, _j in pairs}
+    found += [
+        Change(Path(key, i), item, None) for i, item in enumerate(old, start=1) if i not in kept
+    ]
+    return found
 
 
 def changes(old: Document, new: Document) -> list[Change]:
-    """Key by key, in the new document's order, then the keys that are gone; both read
-    as the programs they mean, so a default left out is no change."""
-    before, after = (_flat(program_to_document(validate(d))) for d in (old, new))
-    found = [Change(p, before.get(p), v) for p, v in after.items() if before.get(p) != v]
-    found += [Change(p, v, None) for p, v in before.items() if p not in after and v is not None]
-    return [c for c in found if c.old != c.new]
+    """Key by key in the program file's order, list items after their keys; both read as
+    the programs they mean, so a default left out is no change."""
+    before, after = (program_to_document(validate(d)) for d in (old, new))
+    found: list[Change] = []
+    for key, value in after.items():
+        if key in LISTS:
+            found += _item_changes(key, before[key], value)
+        elif before[key] != value:
+            found.append(Change(Path(key), before[key], value))
+    return found
 
 
 def tier_renames(old: Program, new: Program) -> dict[str, str]:

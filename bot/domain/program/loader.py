@@ -79,10 +79,11 @@ def money_to_minor(value: Any) -> int:
         raise ValueError(value)
     try:
         amount = Decimal(str(value))
+        # quantize itself fails on a number too large for the context (a TOML 1e30)
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+            raise ValueError(value)
     except InvalidOperation:
         raise ValueError(value) from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(value)
     minor = int(amount * 100)
     if minor > MAX_MONEY_MINOR:
         raise ValueError(value)
@@ -141,14 +142,22 @@ class _Reader:
         return value
 
 
+MAX_TIERS = 10  # tiers and rewards are listed in one message and as buttons
+MAX_REWARDS = 30
+
+
 def _tiers(reader: _Reader) -> tuple[Tier, ...]:
     raw_tiers = reader.tables("tiers", [{"name": "Bronze", "spend": 0}])
     if not raw_tiers:
         raise reader.fail("tiers", N_("must be a list of [[{key}]] tables"), key="tiers")
+    if len(raw_tiers) > MAX_TIERS:
+        raise reader.fail("tiers", N_("must have at most {max} tiers"), max=MAX_TIERS)
     tiers: list[Tier] = []
     for index, raw in enumerate(raw_tiers, start=1):
         item = _Reader(raw, reader.path, f"tiers[{index}].")
         name = item.text("name", "", limit=32, required=True)
+        if any(tier.name == name for tier in tiers):  # customers hold their tier by name
+            raise item.fail("name", N_("is used by another tier"))
         spend = item.money("spend", 0)
         if tiers and spend <= tiers[-1].spend_minor:
             raise item.fail("spend", N_("must be higher than the tier before"))
@@ -168,10 +177,15 @@ def _tiers(reader: _Reader) -> tuple[Tier, ...]:
 
 
 def _rewards(reader: _Reader) -> tuple[Reward, ...]:
-    rewards = []
-    for index, raw in enumerate(reader.tables("rewards", []), start=1):
+    rewards: list[Reward] = []
+    raw_rewards = reader.tables("rewards", [])
+    if len(raw_rewards) > MAX_REWARDS:
+        raise reader.fail("rewards", N_("must have at most {max} rewards"), max=MAX_REWARDS)
+    for index, raw in enumerate(raw_rewards, start=1):
         item = _Reader(raw, reader.path, f"rewards[{index}].")
         name = item.text("name", "", limit=32, required=True)
+        if any(reward.name == name for reward in rewards):
+            raise item.fail("name", N_("is used by another reward"))
         cost = item.whole("cost", 0, 1)
         unknown = set(raw) - {"name", "cost"}
         if unknown:

@@ -118,6 +118,10 @@ REWARD_FIELDS = (
 )
 LISTS = {"tiers": TIER_FIELDS, "rewards": REWARD_FIELDS}
 LIST_LABELS = {"tiers": N_("Tier {number}"), "rewards": N_("Reward {number}")}
+# Settings only the owner meets, left out of what customers are told changed.
+OWNER_ONLY = frozenset(
+    {"weekly_digest", "alert_customer_operations", "alert_cashier_operations", "max_purchase"}
+)
 TOP = {f.key: f for group in FIELDS.values() for f in group}
 GROUP_OF = {f.key: group for group, fields in FIELDS.items() for f in fields}
 

@@ -18,7 +18,7 @@ from bot.handlers.cashier.view import Desk, desk_customer
 from bot.handlers.customer.answers import expire_later, show_redeem_result
 from bot.handlers.replies import pressed, stale
 from bot.i18n import _
-from bot.keyboards.cashier import RewardCb, cancel_only, rewards, spend_all
+from bot.keyboards.cashier import RewardCb, cancel_only, reward_tag, rewards, spend_all
 from bot.keyboards.customer import customer_decision
 from bot.shop import Shop
 from bot.telegram.notify import tell_customer
@@ -55,7 +55,10 @@ async def ask_bill(
         + (("\n" + _("Or pick a reward:")) if affordable else ""),
         reply_markup=rewards(
             view,
-            [(index, f"{reward.name} · {points(reward.cost)}") for index, reward in affordable],
+            [
+                (index, reward, f"{reward.name} · {points(reward.cost)}")
+                for index, reward in affordable
+            ],
         ),
     )
 
@@ -188,6 +191,9 @@ async def reward_picked(
         await stale(query)
         return
     reward = choices[callback_data.index]
+    if reward_tag(reward) != callback_data.tag:  # the catalogue changed since it was shown
+        await stale(query)
+        return
     if reward.cost > customer.balance:
         await query.answer(
             _("Not enough points for {reward}.", reward=reward.name), show_alert=True

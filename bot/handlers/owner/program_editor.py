@@ -64,7 +64,9 @@ async def propose(
     shop: Shop, drafts: ProgramDrafts, owner_id: int, new: Document, origin: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The preview of a change with Confirm/Cancel, or why it cannot be made."""
-    old_program = shop.program
+    # The version is read with the program it numbers, before any await: a save landing
+    # while the effects are counted must make this draft stale, not be written over.
+    old_program, base = shop.program, shop.live.version
     old = program_to_document(old_program)
     try:
         program = validate(new)
@@ -75,7 +77,7 @@ async def propose(
     if not found:
         return _("That is already the program in force; nothing changes."), None
     effect = await effects(shop.storage, old_program, program, utcnow())
-    draft = Draft(owner_id, shop.live.version, new, origin, tuple(found), old)
+    draft = Draft(owner_id, base, new, origin, tuple(found), old)
     text = texts.preview_text(found, old, new, effect, (old_program, program))
     return text, confirm_draft(drafts.add(draft))
 
@@ -218,7 +220,8 @@ async def set_command(
     assert message.from_user
     document = await document_now(shop)
     if not (command.args or "").strip():
-        await message.answer(texts.keys_listing(document))
+        for text in texts.keys_listing(document):
+            await message.answer(text)
         return
     try:
         _path, new = apply_command(document, command.args or "")
