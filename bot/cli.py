@@ -8,15 +8,14 @@ import os
 import sqlite3
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-
+from bot.catalogs import console_translator
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.marks import N_
 from bot.domain.program.loader import ProgramError, load_program
-from bot.i18n import LANGUAGES, build_i18n
 from bot.telegram import redact
 from storage.backup import copy_database
 from storage.files import DatabaseLock, DatabaseLocked
@@ -24,17 +23,9 @@ from storage.files import DatabaseLock, DatabaseLocked
 EXIT_CONFIG = 2
 
 
-def _translator(locale: str | None = None):  # type: ignore[no-untyped-def]
+def _translator(locale: str | None = None) -> Callable[..., str]:
     """Console messages in DEFAULT_LOCALE when it is valid, else English."""
-    wanted = (locale or os.environ.get("DEFAULT_LOCALE", "en")).strip().lower()
-    i18n = build_i18n("en")
-    language = wanted if wanted in LANGUAGES else "en"
-
-    def tr(message: str, **params: object) -> str:
-        text = i18n.gettext(message, locale=language)
-        return text.format(**params) if params else text
-
-    return tr
+    return console_translator((locale or os.environ.get("DEFAULT_LOCALE", "en")).strip().lower())
 
 
 def fail(message: str) -> int:
@@ -172,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
                 path=Path(settings.database_path).parent,
             )
         )
-    from bot.app import run  # imported late: config errors must not pay for aiogram's import
+    # Imported late: a configuration mistake is reported without paying for aiogram's import.
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+    from bot.app import run
 
     try:
         asyncio.run(run(settings, program))

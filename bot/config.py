@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp_socks.utils import parse_proxy_url
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.catalogs import LANGUAGES
 from bot.domain.marks import N_
 from bot.domain.parsing import default_region, is_region
-from bot.i18n import LANGUAGES
 
 TOKEN_RE = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,64}$")
 URL_RE = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")

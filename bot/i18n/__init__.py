@@ -7,26 +7,27 @@ from __future__ import annotations
 import gettext as _gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _aiogram_gettext
 from aiogram.utils.i18n import lazy_gettext as _aiogram_lazy
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
-LANGUAGES: tuple[str, ...] = ("en", "uk", "ru", "mk", "th")
-LANGUAGE_NAMES: dict[str, str] = {
-    "en": "English",
-    "uk": "Українська",
-    "ru": "Русский",
-    "mk": "Македонски",
-    "th": "ไทย",
-}
-DOMAIN = "messages"
-LOCALES_DIR = Path(__file__).resolve().parent.parent.parent / "locales"
+from bot.catalogs import DOMAIN, LANGUAGE_NAMES, LANGUAGES, LOCALES_DIR, compile_po
+
+__all__ = [
+    "DOMAIN",
+    "LANGUAGES",
+    "LANGUAGE_NAMES",
+    "LOCALES_DIR",
+    "CatalogI18n",
+    "_",
+    "__",
+    "build_i18n",
+    "ngettext",
+    "pick_language",
+]
 
 
 def _(message: str, **params: Any) -> str:
@@ -44,16 +45,6 @@ def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
 def __(message: str) -> Any:
     """Lazy translation for texts built before any update arrives (button labels, filters)."""
     return _aiogram_lazy(message)
-
-
-def compile_po(path: Path) -> _gettext.GNUTranslations:
-    # Compiling in memory keeps .mo files out of the tree and can never go stale.
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=path.parent.parent.name)
-    buffer = BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return _gettext.GNUTranslations(buffer)
 
 
 class CatalogI18n(I18n):
