@@ -1,5 +1,4 @@
-"""The records storage exchanges with the bot: plain frozen dataclasses and enums, the same
-for every backend."""
+"""The records storage exchanges with the bot: frozen dataclasses and enums, every backend's."""
 
 from __future__ import annotations
 
@@ -123,13 +122,11 @@ class Operation:
     entry: LedgerEntry
     refunded_minor: int
     reversed_points: int
-    # The card holding its points now: another than the entry's after a claim retired it.
-    holder_id: int | None = None
+    holder_id: int | None = None  # the card holding its points now, after a claim retired it
 
     def held_by(self, customer_id: int) -> bool:
         """Whether it is reversed from this customer's card."""
-        holder = self.holder_id if self.holder_id is not None else self.entry.customer_id
-        return holder == customer_id
+        return (self.holder_id or self.entry.customer_id) == customer_id
 
     @property
     def open_points(self) -> int:
@@ -141,8 +138,7 @@ class Operation:
 
     @property
     def reversible(self) -> bool:
-        """Whether anything is left to reverse: a redemption's points not yet given back,
-        a purchase's bill not yet refunded (which also lowers the spend for tiers)."""
+        """Anything left to reverse: a redemption's points, or a purchase's bill (and spend)."""
         if self.entry.kind is EntryKind.REDEEM:
             return self.open_points > 0
         return self.open_minor > 0

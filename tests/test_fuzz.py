@@ -100,7 +100,8 @@ def test_ledger_holds_nothing_unasked_for(report: Report) -> None:
 
 def test_the_ledger_check_finds_what_nobody_asked_for(report: Report) -> None:
     """The check above can fail: a purchase nobody confirmed, one booked by the card's own
-    holder, and a second welcome bonus, slipped into the run's ledger, are all reported."""
+    holder, a second welcome bonus and half a claim, slipped into the run's ledger, are all
+    reported."""
     assert report.ledger, "the run booked nothing to learn the ledger's shape from"
     template = next(e for e in report.ledger if e["kind"] == "purchase")
     # Whoever holds the card is who booked on it (the legitimate customers keep theirs).
@@ -116,14 +117,18 @@ def test_the_ledger_check_finds_what_nobody_asked_for(report: Report) -> None:
             "operator_id": holder["telegram_id"],
         },
         {**welcome, "id": -3, "operation_id": "welcome-again"},
-    ]
+        # A claim's one side without the other would make points out of nothing.
+        {**template, "id": -4, "kind": "claim", "operator_id": None, "amount": 40,
+         "operation_id": "claim:999999:in:0"},
+    ]  # fmt: skip
     tampered = dataclasses.replace(report, ledger=[*report.ledger, *slipped])
     found = unasked_entries(tampered)
     assert unasked_entries(report) == []
-    assert len(found) == 3, found
+    assert len(found) == 4, found
     assert "no confirm button was pressed" in found[0] and "never-confirmed" in found[0]
     assert "on their own card" in found[1]
     assert found[2] == f"customer {welcome['customer_id']}: 2 welcome bonuses"
+    assert found[3] == "claim of card 999999 made 40 points"
 
 
 def unasked_entries(report: Report) -> list[str]:
@@ -132,16 +137,24 @@ def unasked_entries(report: Report) -> list[str]:
     pressed, and nobody books on their own card."""
     unasked = []
     welcomes: dict[int, int] = {}
+    # A claim (a shared contact taking over a walk-in card) moves points, it books none:
+    # its entries, grouped by the card claimed, must add up to nothing.
+    claims: dict[str, int] = {}
     for entry in report.ledger:
         holder = report.customers[entry["customer_id"]]
         if entry["kind"] == "welcome":
             welcomes[entry["customer_id"]] = welcomes.get(entry["customer_id"], 0) + 1
+            continue
+        if entry["kind"] == "claim" and entry["operator_id"] is None:
+            card = entry["operation_id"].split(":")[1]
+            claims[card] = claims.get(card, 0) + entry["amount"]
             continue
         if entry["operation_id"] not in report.permitted:
             unasked.append(f"no confirm button was pressed for {entry}")
         elif entry["operator_id"] is not None and entry["operator_id"] == holder["telegram_id"]:
             unasked.append(f"booked by staff on their own card: {entry}")
     unasked += [f"customer {c}: {n} welcome bonuses" for c, n in welcomes.items() if n > 1]
+    unasked += [f"claim of card {c} made {n} points" for c, n in claims.items() if n != 0]
     return unasked
 
 
@@ -183,6 +196,12 @@ ALLOWANCES = (
         "a poster's format chosen: the PDF to print, then the PNG to share",
         re.compile(r"button plyt:[a-z0-9-]+:[a-z]{2}:[a-z0-9]+", re.DOTALL),
         re.compile(r"DD"),
+    ),
+    Allowance(
+        "a shared number that claims a card: the news, the card as it is now, then the next "
+        "question or the menu",
+        re.compile(r"contact"),
+        re.compile(r"MP[MK]"),
     ),
     Allowance(
         "a profile step answered (a shared number, a typed birthday): saved, then the next "
@@ -254,6 +273,8 @@ CHART = ("sendPhoto", {})
         ({"data": "stats:31"}, [TEXT, CHART, CHART, CHART], True),
         ({"data": "lang:en"}, [TEXT, TEXT], True),
         ({"data": "plyt:counter:uk:a4"}, [FILE, FILE], False),
+        ({"contact": {"phone_number": "1"}}, [TEXT, ("sendPhoto", {}), QUESTION], False),
+        ({"contact": {"phone_number": "1"}}, [TEXT, ("sendPhoto", {}), TEXT, TEXT], True),
         ({"data": "plyt:counter:uk:a4"}, [FILE, FILE, FILE], True),
         ({"data": "plng:counter:uk"}, [FILE, FILE], True),
         ({"text": "/stats"}, [TEXT, CHART, CHART, CHART, CHART], True),
