@@ -28,6 +28,16 @@ def _translator(locale: str | None = None) -> Callable[..., str]:
     return console_translator((locale or os.environ.get("DEFAULT_LOCALE", "en")).strip().lower())
 
 
+def program_error(tr: Any, error: ProgramError) -> str:
+    """A program's mistake in one translated line naming the file (or version) and the key."""
+    return tr(
+        N_("Program file {path}, {key}: {problem}"),
+        path=error.path,
+        key=error.key,
+        problem=tr(error.problem, **error.params),
+    )
+
+
 def fail(message: str) -> int:
     print(message, file=sys.stderr)
     return EXIT_CONFIG
@@ -127,14 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         program = load_program(settings.program_file)
     except ProgramError as error:
-        return fail(
-            tr(
-                N_("Program file {path}, {key}: {problem}"),
-                path=error.path,
-                key=error.key,
-                problem=tr(error.problem, **error.params),
-            )
-        )
+        return fail(program_error(tr, error))
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -171,14 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(run(settings, program))
     except ProgramError as error:  # the version in the database, read by a stricter bot
-        return fail(
-            tr(
-                N_("Program file {path}, {key}: {problem}"),
-                path=error.path,
-                key=error.key,
-                problem=tr(error.problem, **error.params),
-            )
-        )
+        return fail(program_error(tr, error))
     except FileNotFoundError as error:
         return fail(
             tr(N_("The folder for the database does not exist: {path}"), path=error.args[0])

@@ -45,9 +45,9 @@ def run_import(
     try:
         program = load_program(settings.program_file)
     except ProgramError as error:
-        problem = tr(error.problem, **error.params)
-        message = N_("Program file {path}, {key}: {problem}")
-        print(tr(message, path=error.path, key=error.key, problem=problem), file=sys.stderr)
+        from bot.cli import program_error
+
+        print(program_error(tr, error), file=sys.stderr)
         return EXIT_PROBLEM
     path = Path(files[0])
     if not path.is_file():

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.cli import EXIT_CONFIG, fail, settings_or_report
+from bot.cli import EXIT_CONFIG, fail, program_error, settings_or_report
 from bot.config import Settings
 from bot.domain.clock import utcnow
 from bot.domain.marks import N_
@@ -26,15 +26,6 @@ from storage import ProgramChanged, open_storage
 from storage.files import DatabaseLock, DatabaseLocked
 
 USAGE = N_("Usage: python -m bot program export FILE, or python -m bot program apply FILE")
-
-
-def program_error(tr: Any, error: ProgramError) -> str:
-    return tr(
-        N_("Program file {path}, {key}: {problem}"),
-        path=error.path,
-        key=error.key,
-        problem=tr(error.problem, **error.params),
-    )
 
 
 async def _export(settings: Settings, file: Path) -> int | None:

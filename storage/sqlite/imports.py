@@ -31,6 +31,15 @@ def _chunks(values: list[str]) -> list[list[str]]:
     return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
+def _present(db: sqlite3.Connection, query: str, values: list[str]) -> set[str]:
+    """Which of `values` the query (one column, `{marks}` for the IN list) finds."""
+    found: set[str] = set()
+    for chunk in _chunks(values):
+        marks = ", ".join("?" for _ in chunk)
+        found |= {value for (value,) in db.execute(query.format(marks=marks), chunk)}
+    return found
+
+
 def _insert_card(
     db: sqlite3.Connection, new_card: CardIdentity, columns: str, values: tuple[object, ...]
 ) -> int:
@@ -56,36 +65,17 @@ class ImportStore(Engine):
         prefix = f"import:{digest}:"
 
         def body(db: sqlite3.Connection) -> ImportClashes:
-            imported: set[str] = set()
-            cards: set[str] = set()
-            taken_phones: set[str] = set()
-            for chunk in _chunks(legacy_numbers):
-                marks = ", ".join("?" for _ in chunk)
-                cards |= {
-                    number
-                    for (number,) in db.execute(
-                        "SELECT legacy_number FROM customers WHERE forgotten_at IS NULL "
-                        f"AND legacy_number IN ({marks})",
-                        chunk,
-                    )
-                }
-                imported |= {
-                    operation[len(prefix) :]
-                    for (operation,) in db.execute(
-                        f"SELECT operation_id FROM ledger WHERE operation_id IN ({marks})",
-                        [prefix + number for number in chunk],
-                    )
-                }
-            for chunk in _chunks(phones):
-                marks = ", ".join("?" for _ in chunk)
-                taken_phones |= {
-                    phone
-                    for (phone,) in db.execute(
-                        "SELECT phone FROM customers WHERE forgotten_at IS NULL "
-                        f"AND phone IN ({marks})",
-                        chunk,
-                    )
-                }
+            live = "SELECT {0} FROM customers WHERE forgotten_at IS NULL AND {0} IN ({{marks}})"
+            cards = _present(db, live.format("legacy_number"), legacy_numbers)
+            taken_phones = _present(db, live.format("phone"), phones)
+            imported = {
+                operation[len(prefix) :]
+                for operation in _present(
+                    db,
+                    "SELECT operation_id FROM ledger WHERE operation_id IN ({marks})",
+                    [prefix + number for number in legacy_numbers],
+                )
+            }
             return ImportClashes(frozenset(imported), frozenset(cards), frozenset(taken_phones))
 
         return await self._peek(body)
