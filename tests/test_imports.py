@@ -227,7 +227,7 @@ def test_the_example_file_is_the_one_the_bot_sends_and_is_clean() -> None:
 async def test_a_typed_phone_finds_its_customer_before_an_old_card_numbered_like_it(
     storage: SQLiteStorage,
 ) -> None:
-    from bot.domain import desk
+    from bot.domain import finding
     from bot.domain.tokens import new_card_identity
 
     context = Context(storage, PROGRAM, ZoneInfo("Europe/Kyiv"), "UA")
@@ -236,11 +236,11 @@ async def test_a_typed_phone_finds_its_customer_before_an_old_card_numbered_like
     # An old plastic card whose barcode number reads like that phone.
     data = "card_number,name,balance\n0501234567,Plastic Holder,100\n"
     await import_rows(context, await dry_run(context, data.encode()))
-    found = await desk.find_customers(context, "050 123 45 67")
+    found = await finding.find_customers(context, "050 123 45 67")
     assert [c.name for c in found or []] == ["Phone Owner"]
-    marked = await desk.find_customers(context, "#0501234567")
+    marked = await finding.find_customers(context, "#0501234567")
     assert [c.name for c in marked or []] == ["Plastic Holder"]
     # A phone nobody has still finds the old card written the same way.
     await storage.set_phone(owner.id, None)
-    plain = await desk.find_customers(context, "0501234567")
+    plain = await finding.find_customers(context, "0501234567")
     assert [c.name for c in plain or []] == ["Plastic Holder"]

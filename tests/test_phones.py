@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import Application
 from bot.config import ConfigError, load_settings
-from bot.domain import desk
+from bot.domain import finding
 from bot.domain.context import Context
 from bot.domain.parsing import mask_phone, parse_phone
 from bot.domain.program.model import DEFAULT_PROGRAM
@@ -124,12 +124,12 @@ async def test_desk_lookup_in_every_market(storage: SQLiteStorage) -> None:
     for region, stored, typed in FORMS:
         context = Context(storage, DEFAULT_PROGRAM, UTC, phone_region=region)
         for text in typed:
-            found = await desk.find_customers(context, text)
+            found = await finding.find_customers(context, text)
             assert found is not None, (region, text)
             assert [c.id for c in found] == [owners[stored]], (region, text)
     # The same digits in another country are someone else: no guessing by trailing digits.
     macedonia = Context(storage, DEFAULT_PROGRAM, UTC, phone_region="MK")
-    assert not await desk.find_customers(macedonia, "067 123 45 67")
+    assert not await finding.find_customers(macedonia, "067 123 45 67")
 
 
 async def test_macedonian_numbers_at_the_desk(start_app: Start, fake: FakeTelegram) -> None:

@@ -1,4 +1,5 @@
-"""The cashier's desk as domain operations: find a customer, draft, confirm, reverse.
+"""The cashier's desk as domain operations: draft, confirm, reverse (finding the customer
+first is `finding`).
 
 Every operation is first drafted as a pending row whose random id is drawn on the
 confirmation button and becomes the ledger's operation id: however often the button is
@@ -13,10 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain import claims, referrals, standing
+from bot.domain import referrals, standing
 from bot.domain.context import Context
 from bot.domain.grants import review_upgrade
-from bot.domain.parsing import parse_phone
 from bot.domain.program.model import Program, Reward, Tier
 from bot.domain.program.rules import (
     Earned,
@@ -25,7 +25,7 @@ from bot.domain.program.rules import (
     reversal_points,
     tier_window_start,
 )
-from bot.domain.tokens import new_operation_id, normalize_card_number
+from bot.domain.tokens import new_operation_id
 from storage import (
     Booking,
     Customer,
@@ -68,30 +68,6 @@ class Result:
     upgraded: Tier | None = None  # the tier a purchase lifted the customer to
     referral: ReferralDecision | None = None  # a referral this purchase or refund decided
     moved: bool = False  # this call settled the operation: it tells both chats
-
-
-async def find_customers(context: Context, text: str) -> list[Customer] | None:
-    """Customers matching a typed card number or phone; None when the text is neither."""
-    number = normalize_card_number(text)
-    if number is not None:
-        found = await context.storage.customer_by_card_number(number)
-        return [found] if found else []
-    compact = text.strip()
-    if compact.startswith("#"):  # '#' always means an old plastic number
-        return await claims.find_by_legacy_number(context, compact)
-    # In the shop's country ('070 123 456' in North Macedonia) or international (+...).
-    # A phone that is someone's wins over an old number written the same way.
-    phone = parse_phone(compact, context.phone_region)
-    digits = sum(c.isdigit() for c in compact)
-    is_phone = phone is not None and (compact.startswith("+") or digits >= 9)
-    if phone is not None and is_phone:
-        by_phone = await context.storage.customers_by_phone(phone)
-        if by_phone:
-            return by_phone
-    old_card = await claims.find_by_legacy_number(context, compact)
-    if old_card is not None:
-        return old_card
-    return [] if is_phone else None
 
 
 async def _draft(

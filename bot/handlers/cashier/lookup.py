@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.domain import claims, desk
+from bot.domain import claims, desk, finding
 from bot.domain import standing as loyalty
 from bot.domain.parsing import AmountError, parse_amount
 from bot.domain.tokens import LinkKind, parse_payload
@@ -114,7 +114,7 @@ async def typed(message: Message, bot: Bot, shop: Shop, state: FSMContext) -> No
     assert message.text
     text = message.text.strip()
     current = await state.get_state()
-    found = await desk.find_customers(shop.context, text)
+    found = await finding.find_customers(shop.context, text)
     # With a customer open, short digits are an amount, except an old card's number with
     # its leading zeros ('004512'): nobody types an amount like that.
     looks_like_lookup = found is not None and (
